@@ -1,0 +1,79 @@
+//! [`AppError`]: every way a use case can refuse or fail. `livehelp-server` maps each
+//! variant to one stable error code.
+
+use livehelp_domain::{ConversationState, TextError};
+use livehelp_store::StoreError;
+use thiserror::Error;
+
+/// Why a use case did not happen. Nothing was written in any of these cases.
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// The conversation does not exist for this principal (missing, other tenant, other visitor).
+    #[error("conversation not found")]
+    ConversationNotFound,
+    /// Some other resource does not exist for this principal.
+    #[error("not found")]
+    NotFound,
+    /// No site with this key.
+    #[error("no site with this key")]
+    SiteNotFound,
+    /// The browser's origin is not allowed for the site.
+    #[error("origin not allowed for this site")]
+    OriginNotAllowed,
+    /// Missing, unknown or expired token or session.
+    #[error("not authenticated")]
+    Unauthorized,
+    /// Wrong email or password (deliberately not saying which).
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// The tenant is suspended.
+    #[error("this service is suspended")]
+    TenantSuspended,
+    /// The principal's kind may not do this (e.g. a visitor accepting a chat).
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    /// Invalid text.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// Invalid field in a request.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// Another operator holds the conversation.
+    #[error("another operator already accepted this conversation")]
+    AlreadyAssigned,
+    /// The conversation is queued or owned by someone else.
+    #[error("this conversation is {} and not assigned to you", .0.as_str())]
+    NotAssignedToYou(ConversationState),
+    /// The conversation is over.
+    #[error("the conversation has ended")]
+    ConversationEnded,
+    /// The idempotency key was already used for another request.
+    #[error("client_msg_id already used for another request")]
+    ClientMsgIdReused,
+    /// Something exists already (e.g. an operator email).
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    /// The database is unavailable or shutting down; nothing was written, retry.
+    #[error("service unavailable, retry")]
+    Unavailable,
+    /// A bug or an unexpected failure; the source goes to the log, not to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { constraint } => AppError::Conflict(constraint),
+            StoreError::WrongState { current } => match current.state {
+                ConversationState::Ended => AppError::ConversationEnded,
+                ConversationState::Active => AppError::AlreadyAssigned,
+                ConversationState::Queued => AppError::NotAssignedToYou(ConversationState::Queued),
+            },
+            StoreError::ClientMsgIdReused => AppError::ClientMsgIdReused,
+            StoreError::Unavailable(_) => AppError::Unavailable,
+            other @ StoreError::Other(_) => AppError::Internal(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! livehelp's use cases. [`App`] coordinates the store and the bus: it authenticates
+//! visitors and operators into a [`Principal`], checks that the principal may act on the
+//! conversation named (same tenant, own conversation, owning operator), writes through the
+//! store, and publishes what changed. Handlers in `livehelp-server` call these and nothing
+//! below them.
+
+mod admin;
+mod auth;
+mod chat;
+mod error;
+
+use std::sync::Arc;
+
+use livehelp_bus::Bus;
+use livehelp_domain::{OperatorId, Role, SiteId, TenantId, VisitorId, VisitorSessionId};
+use livehelp_store::Store;
+
+pub use admin::{NewOperator, NewSite, NewTenant};
+pub use auth::{IssuedVisitorSession, LoginOutcome, hash_password, random_token, token_hash};
+pub use chat::{ConversationView, MessagePage, PAGE_LIMIT, Transcript};
+pub use error::AppError;
+
+/// The application: a store, a bus and the rules. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    options: AppOptions,
+}
+
+/// Tunables of the use cases.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// How long an operator login lasts, in seconds (default 12 hours: one long shift).
+    pub operator_session_seconds: i64,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self { operator_session_seconds: 12 * 3600 }
+    }
+}
+
+/// An authenticated visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorPrincipal {
+    /// The tenant whose site they are on.
+    pub tenant_id: TenantId,
+    /// The visitor.
+    pub visitor_id: VisitorId,
+    /// The session their token belongs to.
+    pub session_id: VisitorSessionId,
+    /// The site.
+    pub site_id: SiteId,
+    /// The name they gave, if any.
+    pub name: Option<String>,
+}
+
+/// An authenticated operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorPrincipal {
+    /// Their tenant.
+    pub tenant_id: TenantId,
+    /// The operator.
+    pub operator_id: OperatorId,
+    /// Their role.
+    pub role: Role,
+    /// Name shown to visitors.
+    pub display_name: String,
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A visitor with a valid token.
+    Visitor(VisitorPrincipal),
+    /// An operator with a valid session.
+    Operator(OperatorPrincipal),
+}
+
+impl Principal {
+    /// The principal's tenant: the scope of everything they may touch.
+    pub fn tenant_id(&self) -> TenantId {
+        match self {
+            Principal::Visitor(visitor) => visitor.tenant_id,
+            Principal::Operator(operator) => operator.tenant_id,
+        }
+    }
+}
+
+impl App {
+    /// Builds the application over a store and a bus.
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, options: AppOptions) -> Self {
+        Self { store, bus, options }
+    }
+
+    /// Stops the store's writer after committing what it accepted (graceful shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// The bus, for subscriptions.
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+}

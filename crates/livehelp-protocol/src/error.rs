@@ -1,0 +1,153 @@
+//! The stable error codes of the API and the WebSocket protocol. A code never changes
+//! meaning once released; clients match on it. Each has an HTTP status for REST answers
+//! (a WebSocket `error` frame carries the same code).
+
+/// One stable error code. `as_str` is what goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The frame or body is not valid JSON.
+    InvalidJson,
+    /// The frame's `type` is missing or not one this server knows.
+    UnknownFrameType,
+    /// A field is missing or has the wrong type or format.
+    InvalidFrame,
+    /// Message text is empty or only whitespace.
+    TextEmpty,
+    /// Message text is over the length limit (10,000 characters).
+    TextTooLong,
+    /// Text contains NUL or another control character.
+    TextInvalid,
+    /// A frame over the soft size limit (128 KiB).
+    FrameTooLarge,
+    /// A request body over the size limit.
+    PayloadTooLarge,
+    /// No such conversation for this client (including one of another tenant or visitor).
+    ConversationNotFound,
+    /// Another operator already accepted the conversation.
+    AlreadyAssigned,
+    /// The conversation is still queued (accept it first) or owned by another operator.
+    NotAssignedToYou,
+    /// The conversation has ended.
+    ConversationEnded,
+    /// This `client_msg_id` was already used for a different request.
+    ClientMsgIdReused,
+    /// The frame is not allowed for this kind of client (e.g. a visitor sending `accept`).
+    Forbidden,
+    /// No valid session or token.
+    Unauthorized,
+    /// Wrong email or password.
+    InvalidCredentials,
+    /// The tenant is suspended.
+    TenantSuspended,
+    /// No site with this key.
+    SiteNotFound,
+    /// The request's `Origin` is not one of the site's allowed origins.
+    OriginNotAllowed,
+    /// A REST body field is invalid; the message says which.
+    InvalidRequest,
+    /// No such resource for this client.
+    NotFound,
+    /// The server is shutting down or its database is unavailable; retry later.
+    Unavailable,
+    /// An unexpected server error; details are in the server log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation checks.
+    pub const ALL: [ErrorCode; 23] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::UnknownFrameType,
+        ErrorCode::InvalidFrame,
+        ErrorCode::TextEmpty,
+        ErrorCode::TextTooLong,
+        ErrorCode::TextInvalid,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::ConversationNotFound,
+        ErrorCode::AlreadyAssigned,
+        ErrorCode::NotAssignedToYou,
+        ErrorCode::ConversationEnded,
+        ErrorCode::ClientMsgIdReused,
+        ErrorCode::Forbidden,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::TenantSuspended,
+        ErrorCode::SiteNotFound,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::InvalidRequest,
+        ErrorCode::NotFound,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The snake_case code sent to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnknownFrameType => "unknown_frame_type",
+            ErrorCode::InvalidFrame => "invalid_frame",
+            ErrorCode::TextEmpty => "text_empty",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::TextInvalid => "text_invalid",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::ConversationNotFound => "conversation_not_found",
+            ErrorCode::AlreadyAssigned => "already_assigned",
+            ErrorCode::NotAssignedToYou => "not_assigned_to_you",
+            ErrorCode::ConversationEnded => "conversation_ended",
+            ErrorCode::ClientMsgIdReused => "client_msg_id_reused",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::TenantSuspended => "tenant_suspended",
+            ErrorCode::SiteNotFound => "site_not_found",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status for a REST answer with this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidJson
+            | ErrorCode::UnknownFrameType
+            | ErrorCode::InvalidFrame
+            | ErrorCode::InvalidRequest => 400,
+            ErrorCode::TextEmpty | ErrorCode::TextInvalid => 422,
+            ErrorCode::TextTooLong | ErrorCode::FrameTooLarge | ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::Forbidden | ErrorCode::OriginNotAllowed | ErrorCode::TenantSuspended => 403,
+            ErrorCode::ConversationNotFound | ErrorCode::SiteNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::AlreadyAssigned
+            | ErrorCode::NotAssignedToYou
+            | ErrorCode::ConversationEnded
+            | ErrorCode::ClientMsgIdReused => 409,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(code.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! WebSocket frames. [`ClientFrame`] is what visitors and operators send,
+//! [`ServerFrame`] what the server sends. Both are JSON objects tagged by `type`.
+//! [`ClientFrame::parse`] tells apart "not JSON", "unknown type" and "bad field", so each
+//! gets its own error code.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::ErrorCode;
+
+/// A frame from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Visitor: ask for a chat. Opens a queued conversation, or answers with the visitor's
+    /// open one (one open conversation per visitor).
+    StartChat {
+        /// Idempotency key (UUID) chosen by the client.
+        client_msg_id: Uuid,
+    },
+    /// Visitor or operator: send a message.
+    SendMessage {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// Target conversation.
+        conversation_id: Uuid,
+        /// Text, 1 to 10,000 characters, kept exactly as given.
+        text: String,
+    },
+    /// Visitor or operator: typing started or stopped. Not stored, not acknowledged.
+    Typing {
+        /// Target conversation.
+        conversation_id: Uuid,
+        /// True while typing.
+        is_typing: bool,
+    },
+    /// Operator: take a queued conversation.
+    Accept {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// The queued conversation.
+        conversation_id: Uuid,
+    },
+    /// Visitor or the owning operator: end the conversation.
+    EndChat {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// Target conversation.
+        conversation_id: Uuid,
+    },
+    /// After a reconnect: send every message with `seq > after_seq`, then live ones.
+    Resume {
+        /// The conversation to follow.
+        conversation_id: Uuid,
+        /// The last `seq` this client has seen (0 for everything).
+        after_seq: i64,
+    },
+    /// Keep-alive; answered with `pong`.
+    Ping {},
+}
+
+/// Why a client frame could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    /// `invalid_json`, `unknown_frame_type` or `invalid_frame`.
+    pub code: ErrorCode,
+    /// Human-readable detail (which field).
+    pub message: String,
+}
+
+impl ClientFrame {
+    /// The frame type names this server understands.
+    pub const TYPES: [&'static str; 7] =
+        ["start_chat", "send_message", "typing", "accept", "end_chat", "resume", "ping"];
+
+    /// Parses one text frame.
+    pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|error| FrameError {
+            code: ErrorCode::InvalidJson,
+            message: format!("frame is not valid JSON: {error}"),
+        })?;
+        let frame_type = value.get("type").and_then(serde_json::Value::as_str);
+        match frame_type {
+            Some(name) if Self::TYPES.contains(&name) => {}
+            Some(name) => {
+                return Err(FrameError {
+                    code: ErrorCode::UnknownFrameType,
+                    message: format!("unknown frame type {name:?}"),
+                });
+            }
+            None => {
+                return Err(FrameError {
+                    code: ErrorCode::UnknownFrameType,
+                    message: "frame has no string field \"type\"".into(),
+                });
+            }
+        }
+        serde_json::from_value(value).map_err(|error| FrameError {
+            code: ErrorCode::InvalidFrame,
+            message: error.to_string(),
+        })
+    }
+
+    /// The client's idempotency key, for frames that carry one.
+    pub fn client_msg_id(&self) -> Option<Uuid> {
+        match self {
+            ClientFrame::StartChat { client_msg_id }
+            | ClientFrame::SendMessage { client_msg_id, .. }
+            | ClientFrame::Accept { client_msg_id, .. }
+            | ClientFrame::EndChat { client_msg_id, .. } => Some(*client_msg_id),
+            _ => None,
+        }
+    }
+
+    /// The conversation the frame is about, if any.
+    pub fn conversation_id(&self) -> Option<Uuid> {
+        match self {
+            ClientFrame::SendMessage { conversation_id, .. }
+            | ClientFrame::Typing { conversation_id, .. }
+            | ClientFrame::Accept { conversation_id, .. }
+            | ClientFrame::EndChat { conversation_id, .. }
+            | ClientFrame::Resume { conversation_id, .. } => Some(*conversation_id),
+            _ => None,
+        }
+    }
+}
+
+/// Who a participant is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantDto {
+    /// Visitor or operator id.
+    pub id: Uuid,
+    /// Name, if known (a visitor may give none).
+    pub name: Option<String>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorDto {
+    /// `visitor`, `operator` or `system`.
+    pub kind: String,
+    /// Visitor or operator id; absent for the system.
+    pub id: Option<Uuid>,
+    /// The author's name when the message was written.
+    pub name: Option<String>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDto {
+    /// Server id.
+    pub id: Uuid,
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Position in the conversation, from 1, no gaps.
+    pub seq: i64,
+    /// `visitor`, `operator`, `system` or `whisper`.
+    pub kind: String,
+    /// Author.
+    pub author: AuthorDto,
+    /// Text exactly as typed (system messages: a short English description).
+    pub text: String,
+    /// For system messages: `chat_requested`, `operator_joined` or `chat_ended`.
+    pub event: Option<String>,
+    /// The sender's idempotency key.
+    pub client_msg_id: Option<Uuid>,
+    /// Commit time, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A conversation's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationDto {
+    /// Id.
+    pub id: Uuid,
+    /// `queued`, `active` or `ended`.
+    pub state: String,
+    /// The site it started on.
+    pub site_id: Uuid,
+    /// The visitor.
+    pub visitor: ParticipantDto,
+    /// The owning operator, once accepted.
+    pub operator_id: Option<Uuid>,
+    /// Highest `seq` so far.
+    pub last_seq: i64,
+    /// When it was requested, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Why it ended: `visitor_ended`, `operator_ended`, `visitor_abandoned`.
+    pub end_reason: Option<String>,
+}
+
+/// A frame from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame after connecting.
+    Hello {
+        /// Protocol version (1).
+        protocol_version: u32,
+        /// `visitor` or `operator`.
+        role: String,
+        /// Who the client is.
+        you: ParticipantDto,
+        /// Visitor: their open conversation, if any. Operator: their active conversations.
+        /// The client sends `resume` for each it wants to follow.
+        conversations: Vec<ConversationDto>,
+    },
+    /// A client frame with a `client_msg_id` is durably committed. Sent again, with the
+    /// same contents, for a repeated `client_msg_id`.
+    Ack {
+        /// The client's key.
+        client_msg_id: Uuid,
+        /// The conversation concerned (new for `start_chat`).
+        conversation_id: Uuid,
+        /// The stored message recording the request.
+        message_id: Uuid,
+        /// Its `seq`.
+        seq: i64,
+    },
+    /// A message of a conversation the client follows, in `seq` order, exactly once.
+    Message {
+        /// The message.
+        message: MessageDto,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// The conversation.
+        conversation_id: Uuid,
+        /// Who.
+        author: AuthorDto,
+        /// True while typing.
+        is_typing: bool,
+    },
+    /// A conversation changed state (requested, accepted, ended). Operators get it for
+    /// their tenant's queue; visitors for their own conversation.
+    Conversation {
+        /// The conversation as it is now.
+        conversation: ConversationDto,
+    },
+    /// Operator: the tenant's queue, oldest first; sent on connect.
+    Queue {
+        /// Queued conversations.
+        conversations: Vec<ConversationDto>,
+    },
+    /// The replay after `resume` is complete; live messages follow.
+    Resumed {
+        /// The conversation.
+        conversation_id: Uuid,
+        /// The last `seq` delivered.
+        last_seq: i64,
+    },
+    /// Something the client sent was refused. The connection stays usable.
+    Error {
+        /// Stable code.
+        code: ErrorCode,
+        /// Human-readable detail.
+        message: String,
+        /// The refused frame's key, if it had one.
+        client_msg_id: Option<Uuid>,
+    },
+    /// Answer to `ping`.
+    Pong {},
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code {name:?}")))
+    }
+}
+
+impl ServerFrame {
+    /// The frame type names the server sends, for documentation checks.
+    pub const TYPES: [&'static str; 9] = [
+        "hello", "ack", "message", "typing", "conversation", "queue", "resumed", "error", "pong",
+    ];
+
+    /// Encodes the frame as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: no maps with non-string keys, no
+        // foreign Serialize impls that error.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"encoding failed","client_msg_id":null}"#
+                .to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parse_tells_errors_apart() {
+        assert_eq!(ClientFrame::parse("{").map_err(|e| e.code), Err(ErrorCode::InvalidJson));
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"fly"}"#).map_err(|e| e.code),
+            Err(ErrorCode::UnknownFrameType)
+        );
+        assert_eq!(ClientFrame::parse(r#"[1]"#).map_err(|e| e.code), Err(ErrorCode::UnknownFrameType));
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"send_message","text":"hi"}"#).map_err(|e| e.code),
+            Err(ErrorCode::InvalidFrame)
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"start_chat","client_msg_id":"not-a-uuid"}"#).map_err(|e| e.code),
+            Err(ErrorCode::InvalidFrame)
+        );
+        assert_eq!(ClientFrame::parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping {}));
+    }
+
+    #[test]
+    fn every_type_name_parses() {
+        let id = Uuid::nil();
+        let frames = [
+            ClientFrame::StartChat { client_msg_id: id },
+            ClientFrame::SendMessage { client_msg_id: id, conversation_id: id, text: "x".into() },
+            ClientFrame::Typing { conversation_id: id, is_typing: true },
+            ClientFrame::Accept { client_msg_id: id, conversation_id: id },
+            ClientFrame::EndChat { client_msg_id: id, conversation_id: id },
+            ClientFrame::Resume { conversation_id: id, after_seq: 3 },
+            ClientFrame::Ping {},
+        ];
+        for (frame, name) in frames.iter().zip(ClientFrame::TYPES) {
+            let json = serde_json::to_string(frame).expect("encodes");
+            assert!(json.contains(&format!("\"type\":\"{name}\"")), "{json}");
+            assert_eq!(&ClientFrame::parse(&json).expect("parses"), frame);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn send_message_round_trips(text in "\\PC{0,300}", id in any::<u128>(), conv in any::<u128>()) {
+            let frame = ClientFrame::SendMessage {
+                client_msg_id: Uuid::from_u128(id),
+                conversation_id: Uuid::from_u128(conv),
+                text,
+            };
+            let json = serde_json::to_string(&frame).expect("encodes");
+            prop_assert_eq!(ClientFrame::parse(&json).expect("parses"), frame);
+        }
+
+        #[test]
+        fn parse_never_panics(input in "\\PC{0,200}") {
+            let _ = ClientFrame::parse(&input);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `GET /api/v1/conversations/{id}/transcript`: the ordered record of one conversation of
+//! the operator's tenant, as JSON or (`?format=txt`) plain text. Another tenant's id
+//! answers 404, exactly like a missing one.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use livehelp_domain::{ConversationId, MessageKind};
+use livehelp_protocol::ErrorCode;
+use livehelp_protocol::rest::TranscriptResponse;
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::extract::OperatorSession;
+use crate::{ApiError, AppState, convert};
+
+/// Query string of the transcript route.
+#[derive(Debug, Deserialize)]
+pub struct TranscriptQuery {
+    /// `json` (default) or `txt`.
+    format: Option<String>,
+}
+
+/// The transcript.
+pub async fn get(
+    State(state): State<AppState>,
+    session: OperatorSession,
+    Path(id): Path<String>,
+    Query(query): Query<TranscriptQuery>,
+) -> Result<Response, ApiError> {
+    let id: ConversationId = id
+        .parse()
+        .map_err(|_| ApiError::new(ErrorCode::ConversationNotFound, "conversation not found"))?;
+    let transcript = state.app.transcript(&session.operator, id).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(TranscriptResponse {
+            conversation: convert::conversation(&transcript.conversation),
+            messages: transcript.messages.iter().map(convert::message).collect(),
+        })
+        .into_response()),
+        Some("txt") => {
+            let mut text = String::new();
+            for message in &transcript.messages {
+                let when = message.created_at.format(&Rfc3339).unwrap_or_default();
+                let who = match message.kind {
+                    MessageKind::System => "*".to_owned(),
+                    MessageKind::Whisper => format!("{} (whisper)", message.author_name.as_deref().unwrap_or("operator")),
+                    MessageKind::Visitor => message.author_name.clone().unwrap_or_else(|| "Visitor".into()),
+                    MessageKind::Operator => message.author_name.clone().unwrap_or_else(|| "Operator".into()),
+                };
+                text.push_str(&format!("[{when}] {who}: {}\n", message.text));
+            }
+            Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+        }
+        Some(other) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("unknown format {other:?}; use json or txt"))),
+    }
+}

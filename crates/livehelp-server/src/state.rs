@@ -1,0 +1,90 @@
+//! [`AppState`]: what every handler shares. Built once by the `livehelp` binary (or a
+//! test); there is no global state.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use livehelp_app::App;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::{Semaphore, watch};
+
+/// Server settings that handlers need.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Most simultaneous WebSocket connections; more are refused with 503.
+    pub max_connections: usize,
+    /// Mark session cookies `Secure` (set when serving over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self { max_connections: 10_000, secure_cookies: false, trust_forwarded_for: false }
+    }
+}
+
+/// Shared state of all handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: App,
+    /// Settings.
+    pub options: Arc<ServerOptions>,
+    /// Counters and gauges for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Flips to `true` when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    /// One permit per open WebSocket.
+    pub connection_permits: Arc<Semaphore>,
+}
+
+/// Labels: a list of name/value pairs.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// Prometheus metrics of this node (own registry, not a global one).
+pub struct Metrics {
+    /// The registry rendered on `/metrics`.
+    pub registry: Registry,
+    /// Open WebSocket connections, by `role`.
+    pub ws_connections: Family<Labels, Gauge<i64, AtomicI64>>,
+    /// Client frames received.
+    pub frames_received: Counter,
+    /// Error frames sent, by `code`.
+    pub frame_errors: Family<Labels, Counter>,
+    /// Messages durably committed (acks sent for new messages).
+    pub messages_committed: Counter,
+    /// Messages delivered to clients (message frames sent).
+    pub messages_delivered: Counter,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered under the `livehelp` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("livehelp");
+        let metrics = Self {
+            ws_connections: Family::default(),
+            frames_received: Counter::default(),
+            frame_errors: Family::default(),
+            messages_committed: Counter::default(),
+            messages_delivered: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("ws_connections", "Open WebSocket connections", metrics.ws_connections.clone());
+        registry.register("frames_received", "Client frames received", metrics.frames_received.clone());
+        registry.register("frame_errors", "Error frames sent, by code", metrics.frame_errors.clone());
+        registry.register("messages_committed", "Messages durably committed", metrics.messages_committed.clone());
+        registry.register("messages_delivered", "Message frames sent to clients", metrics.messages_delivered.clone());
+        Self { registry, ..metrics }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

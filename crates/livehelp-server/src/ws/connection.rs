@@ -1,0 +1,473 @@
+//! One WebSocket connection: a reader loop and a writer task fed by a bounded channel.
+//! Generic over `Sink`/`Stream`, so tests can drive it over channels as well as sockets.
+//!
+//! Delivery rule: for every conversation the connection follows it remembers the last
+//! `seq` delivered. A bus event with the next `seq` is sent at once; an older one is a
+//! duplicate and dropped; a newer one means something was missed, and the gap is filled
+//! from the store first. So a client sees each message exactly once, in order, however
+//! the bus behaves (it is only a wake-up).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use livehelp_app::{App, AppError, Principal};
+use livehelp_bus::{BusEvent, BusItem, Topic};
+use livehelp_domain::{Conversation, ConversationId, ConversationState, Message, MessageAuthor};
+use livehelp_protocol::{
+    ClientFrame, ErrorCode, HARD_FRAME_LIMIT, PROTOCOL_VERSION, ParticipantDto, SOFT_FRAME_LIMIT, ServerFrame,
+};
+use livehelp_store::Appended;
+use tokio::sync::mpsc;
+use tokio_stream::StreamMap;
+use uuid::Uuid;
+
+use crate::{ApiError, AppState, convert};
+
+/// Frames queued for the writer before the reader waits (back-pressure on slow readers).
+const OUTGOING_CAPACITY: usize = 256;
+/// How often the server pings an idle client.
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// A client silent for this long (no frame, no pong) is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// What the reader asks the writer to do.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// Send a frame.
+    Frame(ServerFrame),
+    /// Send a WebSocket ping.
+    Ping,
+    /// Send a close frame with this code and reason, then stop.
+    Close(u16, &'static str),
+}
+
+/// Serves one connection until the client leaves, the socket fails, or shutdown.
+pub async fn run<S, R>(state: AppState, principal: Principal, sink: S, stream: R)
+where
+    S: Sink<WsMessage> + Send + Unpin + 'static,
+    R: Stream<Item = Result<WsMessage, axum::Error>> + Send + Unpin,
+{
+    let role = match principal {
+        Principal::Visitor(_) => "visitor",
+        Principal::Operator(_) => "operator",
+    };
+    let gauge = state.metrics.ws_connections.get_or_create(&vec![("role", role.to_owned())]).clone();
+    gauge.inc();
+    let (out, outgoing) = mpsc::channel(OUTGOING_CAPACITY);
+    let writer = tokio::spawn(write_loop(sink, outgoing));
+    let mut connection = Connection {
+        app: state.app.clone(),
+        state: state.clone(),
+        principal,
+        out,
+        subscriptions: StreamMap::new(),
+        followed: HashMap::new(),
+    };
+    if let Err(error) = connection.serve(stream).await {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+    drop(connection);
+    let _ = writer.await;
+    gauge.dec();
+}
+
+struct Connection {
+    app: App,
+    state: AppState,
+    principal: Principal,
+    out: mpsc::Sender<Outgoing>,
+    subscriptions: StreamMap<Topic, livehelp_bus::Subscription>,
+    /// Conversation id → last `seq` delivered to this client.
+    followed: HashMap<ConversationId, i64>,
+}
+
+/// Why the reader loop stopped early.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    /// The writer is gone (client disconnected).
+    #[error("client disconnected")]
+    WriterGone,
+}
+
+impl Connection {
+    async fn serve<R>(&mut self, mut stream: R) -> Result<(), Stop>
+    where
+        R: Stream<Item = Result<WsMessage, axum::Error>> + Send + Unpin,
+    {
+        self.hello().await?;
+        let mut shutdown = self.state.shutdown.clone();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
+                    self.send_raw(Outgoing::Close(1001, "server restarting; reconnect and resume")).await?;
+                    return Ok(());
+                }
+                incoming = stream.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match incoming {
+                        None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                        Some(Ok(WsMessage::Text(text))) => {
+                            if !self.on_text(text.as_str()).await? {
+                                return Ok(());
+                            }
+                        }
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            self.error(ErrorCode::InvalidFrame, "send JSON text frames, not binary", None).await?;
+                        }
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                    }
+                }
+                Some((topic, item)) = self.subscriptions.next(), if !self.subscriptions.is_empty() => {
+                    self.on_bus(topic, item).await?;
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        self.send_raw(Outgoing::Close(1001, "idle timeout")).await?;
+                        return Ok(());
+                    }
+                    self.send_raw(Outgoing::Ping).await?;
+                }
+            }
+        }
+    }
+
+    /// Sends `hello`, subscribes to the operator's queue and own topic, sends the queue.
+    async fn hello(&mut self) -> Result<(), Stop> {
+        let (you, conversations) = match &self.principal {
+            Principal::Visitor(visitor) => {
+                let open = self.app.open_conversation(visitor).await;
+                let you = ParticipantDto { id: visitor.visitor_id.as_uuid(), name: visitor.name.clone() };
+                (you, open.map(|open| open.into_iter().collect::<Vec<_>>()))
+            }
+            Principal::Operator(operator) => {
+                let you = ParticipantDto { id: operator.operator_id.as_uuid(), name: Some(operator.display_name.clone()) };
+                (you, self.app.active_conversations(operator).await)
+            }
+        };
+        let conversations = match conversations {
+            Ok(conversations) => conversations,
+            Err(error) => {
+                self.app_error(error, None).await?;
+                return self.send_raw(Outgoing::Close(1011, "could not load conversations")).await;
+            }
+        };
+        let role = match self.principal {
+            Principal::Visitor(_) => "visitor",
+            Principal::Operator(_) => "operator",
+        };
+        self.send(ServerFrame::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            role: role.to_owned(),
+            you,
+            conversations: conversations.iter().map(convert::conversation).collect(),
+        })
+        .await?;
+        if let Principal::Operator(operator) = &self.principal {
+            let (tenant, id) = (operator.tenant_id, operator.operator_id);
+            self.subscribe(Topic::Queue(tenant)).await;
+            self.subscribe(Topic::Operator(tenant, id)).await;
+            self.send_queue().await?;
+        }
+        Ok(())
+    }
+
+    async fn send_queue(&mut self) -> Result<(), Stop> {
+        let Principal::Operator(operator) = &self.principal else { return Ok(()) };
+        match self.app.queue(operator).await {
+            Ok(queue) => {
+                self.send(ServerFrame::Queue { conversations: queue.iter().map(convert::conversation).collect() }).await
+            }
+            Err(error) => self.app_error(error, None).await,
+        }
+    }
+
+    /// Handles one text frame. Returns `false` when the connection must close.
+    async fn on_text(&mut self, text: &str) -> Result<bool, Stop> {
+        self.state.metrics.frames_received.inc();
+        if text.len() > HARD_FRAME_LIMIT {
+            self.error(ErrorCode::FrameTooLarge, "frame over the hard size limit; closing", None).await?;
+            self.send_raw(Outgoing::Close(1008, "frame too large")).await?;
+            return Ok(false);
+        }
+        if text.len() > SOFT_FRAME_LIMIT {
+            self.error(ErrorCode::FrameTooLarge, &format!("frame over {SOFT_FRAME_LIMIT} bytes"), None).await?;
+            return Ok(true);
+        }
+        let frame = match ClientFrame::parse(text) {
+            Ok(frame) => frame,
+            Err(error) => {
+                self.error(error.code, &error.message, None).await?;
+                return Ok(true);
+            }
+        };
+        let client_msg_id = frame.client_msg_id();
+        if let Err(error) = self.on_frame(frame).await {
+            match error {
+                FrameFailure::App(error) => self.app_error(error, client_msg_id).await?,
+                FrameFailure::Stop(stop) => return Err(stop),
+            }
+        }
+        Ok(true)
+    }
+
+    async fn on_frame(&mut self, frame: ClientFrame) -> Result<(), FrameFailure> {
+        let now = time::OffsetDateTime::now_utc();
+        match frame {
+            ClientFrame::StartChat { client_msg_id } => {
+                let Principal::Visitor(visitor) = &self.principal else {
+                    return Err(AppError::Forbidden("only visitors start chats").into());
+                };
+                let appended = self.app.start_chat(visitor, client_msg_id, now).await?;
+                self.ack(client_msg_id, &appended).await?;
+                self.follow(appended.conversation.id, 0).await?;
+            }
+            ClientFrame::SendMessage { client_msg_id, conversation_id, text } => {
+                let appended = self
+                    .app
+                    .send_message(&self.principal, ConversationId::from_uuid(conversation_id), client_msg_id, text, now)
+                    .await?;
+                self.ack(client_msg_id, &appended).await?;
+            }
+            ClientFrame::Typing { conversation_id, is_typing } => {
+                self.app.typing(&self.principal, ConversationId::from_uuid(conversation_id), is_typing).await?;
+            }
+            ClientFrame::Accept { client_msg_id, conversation_id } => {
+                let Principal::Operator(operator) = &self.principal else {
+                    return Err(AppError::Forbidden("only operators accept chats").into());
+                };
+                let appended = self.app.accept(operator, ConversationId::from_uuid(conversation_id), client_msg_id, now).await?;
+                self.ack(client_msg_id, &appended).await?;
+                let delivered = self.followed.get(&appended.conversation.id).copied().unwrap_or(0);
+                self.follow(appended.conversation.id, delivered).await?;
+            }
+            ClientFrame::EndChat { client_msg_id, conversation_id } => {
+                let appended =
+                    self.app.end_chat(&self.principal, ConversationId::from_uuid(conversation_id), client_msg_id, now).await?;
+                self.ack(client_msg_id, &appended).await?;
+            }
+            ClientFrame::Resume { conversation_id, after_seq } => {
+                if after_seq < 0 {
+                    return Err(AppError::InvalidRequest("after_seq must be 0 or more".into()).into());
+                }
+                self.follow(ConversationId::from_uuid(conversation_id), after_seq).await?;
+            }
+            ClientFrame::Ping {} => self.send(ServerFrame::Pong {}).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts (or restarts) following a conversation from `after_seq`: subscribe first,
+    /// then replay from the store, so nothing committed in between is missed. Ends with
+    /// `resumed`.
+    async fn follow(&mut self, conversation_id: ConversationId, after_seq: i64) -> Result<(), FrameFailure> {
+        let conversation = self.app.follow(&self.principal, conversation_id).await?;
+        self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id)).await;
+        self.followed.insert(conversation.id, after_seq);
+        self.catch_up(conversation.id).await?;
+        let last_seq = self.followed.get(&conversation.id).copied().unwrap_or(after_seq);
+        self.send(ServerFrame::Resumed { conversation_id: conversation.id.as_uuid(), last_seq }).await?;
+        Ok(())
+    }
+
+    /// Sends every stored message after the last delivered one.
+    async fn catch_up(&mut self, conversation_id: ConversationId) -> Result<(), FrameFailure> {
+        loop {
+            let Some(&delivered) = self.followed.get(&conversation_id) else { return Ok(()) };
+            let page = self.app.messages_after(&self.principal, conversation_id, delivered).await?;
+            for message in &page.messages {
+                self.send_message(message).await?;
+            }
+            self.followed.insert(conversation_id, page.scanned_to);
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_bus(&mut self, topic: Topic, item: BusItem) -> Result<(), Stop> {
+        let event = match item {
+            BusItem::Event(event) => event,
+            BusItem::Lagged => return self.resync(topic).await,
+        };
+        let result = match (&*event, topic) {
+            (BusEvent::Message(message), Topic::Conversation(..)) => self.on_message(message).await,
+            (BusEvent::Typing { conversation_id, author, author_name, is_typing }, Topic::Conversation(..)) => {
+                if self.followed.contains_key(conversation_id) && !self.is_me(*author) {
+                    self.send(ServerFrame::Typing {
+                        conversation_id: conversation_id.as_uuid(),
+                        author: convert::author(*author, author_name.clone()),
+                        is_typing: *is_typing,
+                    })
+                    .await
+                    .map_err(FrameFailure::Stop)
+                } else {
+                    Ok(())
+                }
+            }
+            (BusEvent::Conversation(conversation), topic) => self.on_conversation(conversation, topic).await,
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(FrameFailure::Stop(stop)) => Err(stop),
+            Err(FrameFailure::App(error)) => self.app_error(error, None).await,
+        }
+    }
+
+    async fn on_message(&mut self, message: &Message) -> Result<(), FrameFailure> {
+        let Some(&delivered) = self.followed.get(&message.conversation_id) else { return Ok(()) };
+        if message.seq <= delivered {
+            return Ok(());
+        }
+        if message.seq == delivered + 1 {
+            self.followed.insert(message.conversation_id, message.seq);
+            if App::may_see(&self.principal, message) {
+                self.send_message(message).await?;
+            }
+            return Ok(());
+        }
+        self.catch_up(message.conversation_id).await
+    }
+
+    async fn on_conversation(&mut self, conversation: &Conversation, topic: Topic) -> Result<(), FrameFailure> {
+        match (&self.principal, topic) {
+            (Principal::Visitor(_), Topic::Conversation(..)) if self.followed.contains_key(&conversation.id) => {
+                self.send_conversation(conversation).await?;
+            }
+            (Principal::Operator(_), Topic::Queue(_)) => {
+                self.send_conversation(conversation).await?;
+                if conversation.state == ConversationState::Ended && self.followed.contains_key(&conversation.id) {
+                    // Deliver the final messages, then stop following.
+                    self.catch_up(conversation.id).await?;
+                    self.followed.remove(&conversation.id);
+                    self.subscriptions.remove(&Topic::Conversation(conversation.tenant_id, conversation.id));
+                }
+            }
+            (Principal::Operator(operator), Topic::Operator(..)) => {
+                // Accepted in another tab of the same operator: follow it here too.
+                let mine = conversation.operator_id == Some(operator.operator_id);
+                if mine && conversation.state == ConversationState::Active && !self.followed.contains_key(&conversation.id) {
+                    self.follow(conversation.id, 0).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The bus dropped events on `topic`: rebuild from the store.
+    async fn resync(&mut self, topic: Topic) -> Result<(), Stop> {
+        let result = match topic {
+            Topic::Conversation(_, conversation_id) => self.catch_up(conversation_id).await,
+            Topic::Queue(_) => self.send_queue().await.map_err(FrameFailure::Stop),
+            Topic::Operator(..) => Ok(()),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(FrameFailure::Stop(stop)) => Err(stop),
+            Err(FrameFailure::App(error)) => self.app_error(error, None).await,
+        }
+    }
+
+    async fn subscribe(&mut self, topic: Topic) {
+        if !self.subscriptions.contains_key(&topic) {
+            let subscription = self.app.bus().subscribe(topic).await;
+            self.subscriptions.insert(topic, subscription);
+        }
+    }
+
+    fn is_me(&self, author: MessageAuthor) -> bool {
+        match (&self.principal, author) {
+            (Principal::Visitor(visitor), MessageAuthor::Visitor(id)) => visitor.visitor_id == id,
+            (Principal::Operator(operator), MessageAuthor::Operator(id)) => operator.operator_id == id,
+            _ => false,
+        }
+    }
+
+    async fn send_conversation(&mut self, conversation: &Conversation) -> Result<(), FrameFailure> {
+        let view = self.app.view(conversation.clone()).await?;
+        self.send(ServerFrame::Conversation { conversation: convert::conversation(&view) }).await?;
+        Ok(())
+    }
+
+    async fn send_message(&mut self, message: &Message) -> Result<(), Stop> {
+        self.state.metrics.messages_delivered.inc();
+        self.send(ServerFrame::Message { message: convert::message(message) }).await
+    }
+
+    async fn ack(&mut self, client_msg_id: Uuid, appended: &Appended) -> Result<(), Stop> {
+        if !appended.duplicate {
+            self.state.metrics.messages_committed.inc();
+        }
+        self.send(ServerFrame::Ack {
+            client_msg_id,
+            conversation_id: appended.conversation.id.as_uuid(),
+            message_id: appended.message.id.as_uuid(),
+            seq: appended.message.seq,
+        })
+        .await
+    }
+
+    async fn app_error(&mut self, error: AppError, client_msg_id: Option<Uuid>) -> Result<(), Stop> {
+        let error = ApiError::from(error);
+        self.error(error.code, &error.message, client_msg_id).await
+    }
+
+    async fn error(&mut self, code: ErrorCode, message: &str, client_msg_id: Option<Uuid>) -> Result<(), Stop> {
+        self.state.metrics.frame_errors.get_or_create(&vec![("code", code.as_str().to_owned())]).inc();
+        self.send(ServerFrame::Error { code, message: message.to_owned(), client_msg_id }).await
+    }
+
+    async fn send(&mut self, frame: ServerFrame) -> Result<(), Stop> {
+        self.send_raw(Outgoing::Frame(frame)).await
+    }
+
+    async fn send_raw(&mut self, outgoing: Outgoing) -> Result<(), Stop> {
+        self.out.send(outgoing).await.map_err(|_| Stop::WriterGone)
+    }
+}
+
+/// A frame's handling failed: either refuse the frame (error frame, keep going) or stop.
+enum FrameFailure {
+    App(AppError),
+    Stop(Stop),
+}
+
+impl From<AppError> for FrameFailure {
+    fn from(error: AppError) -> Self {
+        FrameFailure::App(error)
+    }
+}
+
+impl From<Stop> for FrameFailure {
+    fn from(stop: Stop) -> Self {
+        FrameFailure::Stop(stop)
+    }
+}
+
+async fn write_loop<S>(mut sink: S, mut outgoing: mpsc::Receiver<Outgoing>)
+where
+    S: Sink<WsMessage> + Unpin,
+{
+    while let Some(item) = outgoing.recv().await {
+        let result = match item {
+            Outgoing::Frame(frame) => sink.send(WsMessage::Text(Utf8Bytes::from(frame.to_json()))).await,
+            Outgoing::Ping => sink.send(WsMessage::Ping(Default::default())).await,
+            Outgoing::Close(code, reason) => {
+                let close = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                let _ = sink.send(WsMessage::Close(Some(close))).await;
+                break;
+            }
+        };
+        if result.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}

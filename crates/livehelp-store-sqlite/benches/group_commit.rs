@@ -1,0 +1,2 @@
+//! Group-commit benchmark (being written).
+fn main() {}

@@ -1,0 +1,340 @@
+//! One append, as the group-commit writer runs it inside its transaction: the
+//! idempotency lookup, the effect on the conversation as a conditional `UPDATE ...
+//! RETURNING` that also takes the next `seq`, and the message insert.
+//!
+//! The state rules are the ones of `livehelp_domain::ConversationState::apply`, written
+//! as `WHERE` clauses so that the check and the change are one statement. When such an
+//! update matches no row, the conversation is fetched (in the same tenant) to tell
+//! `NotFound` from `WrongState`.
+
+use livehelp_domain::{
+    Conversation, ConversationId, Message, NewMessage, OperatorId, SiteId, TenantId, VisitorId,
+};
+use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError, StoreResult};
+use sqlx::sqlite::SqliteConnection;
+use uuid::Uuid;
+
+use crate::conversations::fetch_conversation;
+use crate::error::store_error;
+use crate::rows::{
+    ConversationRow, MessageRow, author_key, author_kind, ended_by_operator, stored_instant,
+    to_micros,
+};
+
+/// Applies one append on the writer's connection (inside its transaction and savepoint).
+pub(crate) async fn apply_append(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    if let Some(client_msg_id) = message.client_msg_id
+        && let Some(stored) = find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
+    {
+        return replay(connection, tenant, request, stored).await;
+    }
+    let conversation = match &request.effect {
+        AppendEffect::Open {
+            site_id,
+            visitor_id,
+        } => {
+            if let Some(open) = open_conversation(connection, tenant, *visitor_id).await? {
+                let first = first_message(connection, tenant, open.id).await?;
+                return Ok(Appended {
+                    message: first,
+                    conversation: open,
+                    duplicate: true,
+                });
+            }
+            insert_conversation(connection, tenant, message, *site_id, *visitor_id).await?
+        }
+        AppendEffect::Message { operator } => {
+            let updated = match operator {
+                None => {
+                    sqlx::query_as::<_, ConversationRow>(
+                        "UPDATE conversations SET last_seq = last_seq + 1 \
+                         WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
+                         RETURNING *",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(message.conversation_id.as_uuid())
+                    .fetch_optional(&mut *connection)
+                    .await
+                }
+                Some(operator) => {
+                    sqlx::query_as::<_, ConversationRow>(
+                        "UPDATE conversations SET last_seq = last_seq + 1 \
+                         WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
+                           AND operator_id = $3 \
+                         RETURNING *",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(message.conversation_id.as_uuid())
+                    .bind(operator.as_uuid())
+                    .fetch_optional(&mut *connection)
+                    .await
+                }
+            };
+            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
+        }
+        AppendEffect::Accept { operator } => {
+            require_operator(connection, tenant, *operator).await?;
+            let updated = sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations \
+                 SET state = 'active', operator_id = $3, accepted_at = $4, \
+                     last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(operator.as_uuid())
+            .bind(to_micros(message.created_at))
+            .fetch_optional(&mut *connection)
+            .await;
+            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
+        }
+        AppendEffect::End { reason, operator } => {
+            let ended_by = ended_by_operator(*reason);
+            if let Some(ended_by) = ended_by {
+                require_operator(connection, tenant, OperatorId::from_uuid(ended_by)).await?;
+            }
+            let updated = sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations \
+                 SET state = 'ended', ended_at = $3, end_reason = $4, \
+                     ended_by_operator_id = $5, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
+                   AND ($6 IS NULL OR operator_id = $6) \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(to_micros(message.created_at))
+            .bind(reason.as_str())
+            .bind(ended_by)
+            .bind(operator.map(|operator| operator.as_uuid()))
+            .fetch_optional(&mut *connection)
+            .await;
+            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
+        }
+    };
+    let stored = insert_message(connection, tenant, message, &conversation).await?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: false,
+    })
+}
+
+/// The message this author already stored under `client_msg_id`, if any.
+async fn find_by_client_msg_id(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    client_msg_id: Uuid,
+) -> StoreResult<Option<Message>> {
+    // `ifnull(author_id, X'')` is spelled exactly as in the index `messages_client_msg_id`,
+    // which is what lets SQLite use it.
+    let row = sqlx::query_as::<_, MessageRow>(
+        "SELECT * FROM messages \
+         WHERE tenant_id = $1 AND author_kind = $2 AND ifnull(author_id, X'') = $3 \
+           AND client_msg_id = $4",
+    )
+    .bind(tenant.as_uuid())
+    .bind(author_kind(message.author))
+    .bind(author_key(message.author))
+    .bind(client_msg_id)
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(row.map(Message::try_from).transpose()?)
+}
+
+/// The answer to a request whose `client_msg_id` was stored before: the stored message as
+/// a duplicate if it was the same request, `ClientMsgIdReused` if not. "The same" means the
+/// same kind of message (and system event) in the same conversation; for `Open`, whose
+/// conversation id is new on every attempt, any conversation the key opened.
+async fn replay(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+    stored: Message,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    let same_conversation = matches!(request.effect, AppendEffect::Open { .. })
+        || stored.conversation_id == message.conversation_id;
+    if !same_conversation || stored.kind != message.kind || stored.event != message.event {
+        return Err(StoreError::ClientMsgIdReused);
+    }
+    let conversation = fetch_conversation(&mut *connection, tenant, stored.conversation_id)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Other("a stored message's conversation is missing".into())
+        })?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: true,
+    })
+}
+
+/// The visitor's open conversation, if any.
+async fn open_conversation(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    visitor: VisitorId,
+) -> StoreResult<Option<Conversation>> {
+    let row = sqlx::query_as::<_, ConversationRow>(
+        "SELECT * FROM conversations \
+         WHERE tenant_id = $1 AND visitor_id = $2 AND state <> 'ended'",
+    )
+    .bind(tenant.as_uuid())
+    .bind(visitor.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(row.map(Conversation::try_from).transpose()?)
+}
+
+/// Message 1 of a conversation, the `chat_requested` one.
+async fn first_message(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> StoreResult<Message> {
+    let row = sqlx::query_as::<_, MessageRow>(
+        "SELECT * FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq = 1",
+    )
+    .bind(tenant.as_uuid())
+    .bind(conversation.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?
+    .ok_or_else(|| StoreError::Other("an open conversation has no first message".into()))?;
+    Ok(Message::try_from(row)?)
+}
+
+/// Inserts a new queued conversation whose first message will be seq 1.
+async fn insert_conversation(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    site: SiteId,
+    visitor: VisitorId,
+) -> StoreResult<Conversation> {
+    // The visitor and the site must be this tenant's: a plain NotFound, rather than the
+    // foreign-key error the insert would otherwise fail with.
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM visitors WHERE tenant_id = $1 AND id = $2) \
+            AND EXISTS (SELECT 1 FROM sites WHERE tenant_id = $1 AND id = $3)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(visitor.as_uuid())
+    .bind(site.as_uuid())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    if !known {
+        return Err(StoreError::NotFound);
+    }
+    let row = sqlx::query_as::<_, ConversationRow>(
+        "INSERT INTO conversations \
+             (id, tenant_id, site_id, visitor_id, state, operator_id, last_seq, created_at, \
+              accepted_at, ended_at, end_reason, ended_by_operator_id) \
+         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL) \
+         RETURNING *",
+    )
+    .bind(message.conversation_id.as_uuid())
+    .bind(tenant.as_uuid())
+    .bind(site.as_uuid())
+    .bind(visitor.as_uuid())
+    .bind(to_micros(message.created_at))
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(Conversation::try_from(row)?)
+}
+
+/// `NotFound` unless `operator` is an operator of `tenant`.
+async fn require_operator(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    operator: OperatorId,
+) -> StoreResult<()> {
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(operator.as_uuid())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    if known {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// The conversation as the conditional update left it or, when the update matched no row,
+/// why: `NotFound` (not in this tenant) or `WrongState` with the conversation as it is.
+async fn changed_or_why_not(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+    updated: Result<Option<ConversationRow>, sqlx::Error>,
+) -> StoreResult<Conversation> {
+    if let Some(row) = updated.map_err(store_error)? {
+        return Ok(Conversation::try_from(row)?);
+    }
+    match fetch_conversation(&mut *connection, tenant, conversation).await? {
+        Some(current) => Err(StoreError::WrongState {
+            current: Box::new(current),
+        }),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// Inserts the message at the conversation's new `last_seq` and returns it as stored.
+async fn insert_message(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    conversation: &Conversation,
+) -> StoreResult<Message> {
+    let stored = Message {
+        id: message.id,
+        tenant_id: tenant,
+        conversation_id: conversation.id,
+        seq: conversation.last_seq,
+        kind: message.kind,
+        author: message.author,
+        author_name: message.author_name.clone(),
+        text: message.text.clone(),
+        event: message.event,
+        client_msg_id: message.client_msg_id,
+        created_at: stored_instant(message.created_at),
+    };
+    sqlx::query(
+        "INSERT INTO messages \
+             (id, tenant_id, conversation_id, seq, kind, author_kind, author_id, author_name, \
+              text, event, client_msg_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(stored.id.as_uuid())
+    .bind(tenant.as_uuid())
+    .bind(stored.conversation_id.as_uuid())
+    .bind(stored.seq)
+    .bind(stored.kind.as_str())
+    .bind(author_kind(stored.author))
+    .bind(stored.author.uuid())
+    .bind(stored.author_name.as_deref())
+    .bind(stored.text.as_str())
+    .bind(stored.event.map(|event| event.as_str()))
+    .bind(stored.client_msg_id)
+    .bind(to_micros(stored.created_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(stored)
+}

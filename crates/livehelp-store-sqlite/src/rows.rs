@@ -1,0 +1,413 @@
+//! Row types as SQLite returns them (`FromRow` structs) and their conversion into domain
+//! types, plus the two encodings every table shares: instants as integer microseconds
+//! since the Unix epoch, and UUIDs as 16-byte BLOBs (sqlx's `Uuid` encoding).
+//!
+//! A row that does not convert (an unknown state name, a malformed email, a timestamp out
+//! of range) is reported as [`CorruptRow`] inside `StoreError::Other`, never as
+//! `NotFound`.
+
+use std::net::IpAddr;
+
+use livehelp_domain::{
+    BrowserInfo, Conversation, ConversationId, ConversationState, Email, EndReason, Message,
+    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, Role,
+    SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus, Timestamp,
+    Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+};
+use livehelp_store::StoreError;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+/// A stored value that does not convert back into its domain type.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt row: {0}")]
+pub(crate) struct CorruptRow(pub String);
+
+impl From<CorruptRow> for StoreError {
+    fn from(error: CorruptRow) -> Self {
+        StoreError::Other(Box::new(error))
+    }
+}
+
+/// An instant as stored: microseconds since the Unix epoch, rounded down. Every `Timestamp`
+/// the `time` crate can represent fits in an `i64` of microseconds.
+pub(crate) fn to_micros(instant: Timestamp) -> i64 {
+    instant.unix_timestamp_nanos().div_euclid(1_000) as i64
+}
+
+/// An instant read back from storage, in UTC.
+pub(crate) fn from_micros(micros: i64) -> Result<Timestamp, CorruptRow> {
+    Timestamp::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|error| CorruptRow(format!("timestamp {micros} out of range: {error}")))
+}
+
+/// `instant` exactly as it will read back: UTC, truncated to the microsecond.
+pub(crate) fn stored_instant(instant: Timestamp) -> Timestamp {
+    from_micros(to_micros(instant)).unwrap_or(instant)
+}
+
+fn optional_instant(micros: Option<i64>) -> Result<Option<Timestamp>, CorruptRow> {
+    micros.map(from_micros).transpose()
+}
+
+fn token_hash(bytes: Vec<u8>) -> Result<[u8; 32], CorruptRow> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| CorruptRow(format!("token hash of {} bytes", bytes.len())))
+}
+
+/// The stable name of a tenant status.
+pub(crate) fn tenant_status_name(status: TenantStatus) -> &'static str {
+    match status {
+        TenantStatus::Active => "active",
+        TenantStatus::Suspended => "suspended",
+    }
+}
+
+/// A row of `tenants`.
+#[derive(FromRow)]
+pub(crate) struct TenantRow {
+    id: Uuid,
+    name: String,
+    status: String,
+    created_at: i64,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = CorruptRow;
+
+    fn try_from(row: TenantRow) -> Result<Self, Self::Error> {
+        let status = match row.status.as_str() {
+            "active" => TenantStatus::Active,
+            "suspended" => TenantStatus::Suspended,
+            other => return Err(CorruptRow(format!("tenant status {other:?}"))),
+        };
+        Ok(Tenant {
+            id: TenantId::from_uuid(row.id),
+            name: row.name,
+            status,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// A row of `sites`.
+#[derive(FromRow)]
+pub(crate) struct SiteRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    key: String,
+    name: String,
+    allowed_origins: String,
+    privacy_policy_url: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<SiteRow> for Site {
+    type Error = CorruptRow;
+
+    fn try_from(row: SiteRow) -> Result<Self, Self::Error> {
+        let allowed_origins: Vec<String> = serde_json::from_str(&row.allowed_origins)
+            .map_err(|error| CorruptRow(format!("site allowed_origins: {error}")))?;
+        Ok(Site {
+            id: SiteId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            key: SiteKey::parse(&row.key)
+                .map_err(|error| CorruptRow(format!("site key {:?}: {error}", row.key)))?,
+            name: row.name,
+            allowed_origins,
+            privacy_policy_url: row.privacy_policy_url,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// The JSON text stored in `sites.allowed_origins`.
+pub(crate) fn allowed_origins_json(origins: &[String]) -> String {
+    // A list of strings always serialises; the fallback only satisfies the type.
+    serde_json::to_string(origins).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A row of `operators`.
+#[derive(FromRow)]
+pub(crate) struct OperatorRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    email: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl TryFrom<OperatorRow> for Operator {
+    type Error = CorruptRow;
+
+    fn try_from(row: OperatorRow) -> Result<Self, Self::Error> {
+        Ok(Operator {
+            id: OperatorId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            email: Email::parse(&row.email)
+                .map_err(|error| CorruptRow(format!("operator email: {error}")))?,
+            display_name: row.display_name,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| CorruptRow(format!("operator role {:?}", row.role)))?,
+            password_hash: row.password_hash,
+            disabled: row.disabled,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// A row of `operator_sessions`.
+#[derive(FromRow)]
+pub(crate) struct OperatorSessionRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    operator_id: Uuid,
+    token_hash: Vec<u8>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<OperatorSessionRow> for OperatorSession {
+    type Error = CorruptRow;
+
+    fn try_from(row: OperatorSessionRow) -> Result<Self, Self::Error> {
+        Ok(OperatorSession {
+            id: SessionId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            operator_id: OperatorId::from_uuid(row.operator_id),
+            token_hash: token_hash(row.token_hash)?,
+            created_at: from_micros(row.created_at)?,
+            expires_at: from_micros(row.expires_at)?,
+        })
+    }
+}
+
+/// A row of `visitors`.
+#[derive(FromRow)]
+pub(crate) struct VisitorRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    site_id: Uuid,
+    name: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<VisitorRow> for Visitor {
+    type Error = CorruptRow;
+
+    fn try_from(row: VisitorRow) -> Result<Self, Self::Error> {
+        // Names were stored already parsed (trimmed, checked); parsing again is the
+        // identity for them and catches anything written around this crate.
+        let name = VisitorName::parse_optional(row.name)
+            .map_err(|error| CorruptRow(format!("visitor name: {error}")))?;
+        Ok(Visitor {
+            id: VisitorId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            site_id: SiteId::from_uuid(row.site_id),
+            name,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// A row of `visitor_sessions`.
+#[derive(FromRow)]
+pub(crate) struct VisitorSessionRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    visitor_id: Uuid,
+    site_id: Uuid,
+    token_hash: Vec<u8>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<VisitorSessionRow> for VisitorSession {
+    type Error = CorruptRow;
+
+    fn try_from(row: VisitorSessionRow) -> Result<Self, Self::Error> {
+        let ip = row
+            .ip
+            .map(|ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|error| CorruptRow(format!("visitor session ip {ip:?}: {error}")))
+            })
+            .transpose()?;
+        Ok(VisitorSession {
+            id: VisitorSessionId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            visitor_id: VisitorId::from_uuid(row.visitor_id),
+            site_id: SiteId::from_uuid(row.site_id),
+            token_hash: token_hash(row.token_hash)?,
+            browser: BrowserInfo {
+                ip,
+                user_agent: row.user_agent,
+            },
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// A row of `conversations`.
+#[derive(FromRow)]
+pub(crate) struct ConversationRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    site_id: Uuid,
+    visitor_id: Uuid,
+    state: String,
+    operator_id: Option<Uuid>,
+    last_seq: i64,
+    created_at: i64,
+    accepted_at: Option<i64>,
+    ended_at: Option<i64>,
+    end_reason: Option<String>,
+    ended_by_operator_id: Option<Uuid>,
+}
+
+impl TryFrom<ConversationRow> for Conversation {
+    type Error = CorruptRow;
+
+    fn try_from(row: ConversationRow) -> Result<Self, Self::Error> {
+        let end_reason = match (row.end_reason.as_deref(), row.ended_by_operator_id) {
+            (None, _) => None,
+            (Some("visitor_ended"), _) => Some(EndReason::VisitorEnded),
+            (Some("visitor_abandoned"), _) => Some(EndReason::VisitorAbandoned),
+            (Some("operator_ended"), Some(operator)) => {
+                Some(EndReason::OperatorEnded(OperatorId::from_uuid(operator)))
+            }
+            (Some(other), _) => {
+                return Err(CorruptRow(format!("conversation end_reason {other:?}")));
+            }
+        };
+        Ok(Conversation {
+            id: ConversationId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            site_id: SiteId::from_uuid(row.site_id),
+            visitor_id: VisitorId::from_uuid(row.visitor_id),
+            state: ConversationState::parse(&row.state)
+                .ok_or_else(|| CorruptRow(format!("conversation state {:?}", row.state)))?,
+            operator_id: row.operator_id.map(OperatorId::from_uuid),
+            last_seq: row.last_seq,
+            created_at: from_micros(row.created_at)?,
+            accepted_at: optional_instant(row.accepted_at)?,
+            ended_at: optional_instant(row.ended_at)?,
+            end_reason,
+        })
+    }
+}
+
+/// The operator id stored in `conversations.ended_by_operator_id` for `reason`.
+pub(crate) fn ended_by_operator(reason: EndReason) -> Option<Uuid> {
+    match reason {
+        EndReason::OperatorEnded(operator) => Some(operator.as_uuid()),
+        EndReason::VisitorEnded | EndReason::VisitorAbandoned => None,
+    }
+}
+
+/// A row of `messages`.
+#[derive(FromRow)]
+pub(crate) struct MessageRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    conversation_id: Uuid,
+    seq: i64,
+    kind: String,
+    author_kind: String,
+    author_id: Option<Uuid>,
+    author_name: Option<String>,
+    text: String,
+    event: Option<String>,
+    client_msg_id: Option<Uuid>,
+    created_at: i64,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = CorruptRow;
+
+    fn try_from(row: MessageRow) -> Result<Self, Self::Error> {
+        let author = match (row.author_kind.as_str(), row.author_id) {
+            ("visitor", Some(id)) => MessageAuthor::Visitor(VisitorId::from_uuid(id)),
+            ("operator", Some(id)) => MessageAuthor::Operator(OperatorId::from_uuid(id)),
+            ("system", None) => MessageAuthor::System,
+            (kind, id) => {
+                return Err(CorruptRow(format!("message author {kind:?} with id {id:?}")));
+            }
+        };
+        let event = row
+            .event
+            .map(|event| {
+                SystemEvent::parse(&event)
+                    .ok_or_else(|| CorruptRow(format!("message event {event:?}")))
+            })
+            .transpose()?;
+        Ok(Message {
+            id: MessageId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            conversation_id: ConversationId::from_uuid(row.conversation_id),
+            seq: row.seq,
+            kind: MessageKind::parse(&row.kind)
+                .ok_or_else(|| CorruptRow(format!("message kind {:?}", row.kind)))?,
+            author,
+            author_name: row.author_name,
+            text: row.text,
+            event,
+            client_msg_id: row.client_msg_id,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// The stored `author_kind` of a message author.
+pub(crate) fn author_kind(author: MessageAuthor) -> &'static str {
+    match author {
+        MessageAuthor::Visitor(_) => "visitor",
+        MessageAuthor::Operator(_) => "operator",
+        MessageAuthor::System => "system",
+    }
+}
+
+/// The value of `ifnull(author_id, X'')` for `author`, the key the idempotency index uses.
+pub(crate) fn author_key(author: MessageAuthor) -> Vec<u8> {
+    author
+        .uuid()
+        .map_or_else(Vec::new, |uuid| uuid.as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn instants_round_trip_to_the_microsecond() {
+        for instant in [
+            datetime!(2026-11-29 19:07:01.123456 UTC),
+            datetime!(1969-12-31 23:59:59.999999 UTC),
+            datetime!(1900-01-01 00:00:00 UTC),
+            datetime!(9999-12-31 23:59:59.999999 UTC),
+            datetime!(-9999-01-01 00:00:00 UTC),
+        ] {
+            assert_eq!(from_micros(to_micros(instant)).expect("in range"), instant);
+        }
+    }
+
+    #[test]
+    fn sub_microsecond_digits_are_truncated_down() {
+        let instant = datetime!(2026-11-29 19:07:01.123456789 UTC);
+        assert_eq!(stored_instant(instant), datetime!(2026-11-29 19:07:01.123456 UTC));
+        // Before the epoch, "down" is towards the past, so order is kept.
+        let before = datetime!(1969-12-31 23:59:59.999999999 UTC);
+        assert_eq!(stored_instant(before), datetime!(1969-12-31 23:59:59.999999 UTC));
+    }
+
+    #[test]
+    fn other_offsets_are_stored_as_the_same_instant() {
+        let local = datetime!(2026-11-29 21:07:01.5 +02:00);
+        assert_eq!(stored_instant(local), datetime!(2026-11-29 19:07:01.5 UTC));
+    }
+}

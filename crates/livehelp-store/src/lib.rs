@@ -1,0 +1,230 @@
+//! Storage traits for livehelp, one per aggregate, and the [`StoreError`] every backend
+//! returns. Backends live in their own crates (`livehelp-store-sqlite`, later
+//! `livehelp-store-postgres`) and all pass the conformance suite in [`testing`].
+//!
+//! The rule that keeps tenants apart: every method that reads or writes tenant data takes
+//! the [`TenantId`] as its first parameter and scopes its query by it. The only methods
+//! that do not are in [`EntryStore`]: they turn a public site key, a secret token or a
+//! login email into a tenant-scoped record, and are the doors through which a request
+//! learns its tenant in the first place.
+
+use async_trait::async_trait;
+use livehelp_domain::{
+    Conversation, ConversationId, Email, EndReason, Message, NewMessage, Operator, OperatorId,
+    OperatorSession, SessionId, Site, SiteKey, Tenant, TenantId, Timestamp, Visitor, VisitorId,
+    VisitorSession,
+};
+use thiserror::Error;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// What went wrong in a store call. Callers match on the variant; the message is for logs.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// No such row in this tenant (a row of another tenant is also "not found").
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness constraint refused the write; `constraint` names it (e.g. `operator_email`).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// Stable name of the violated constraint.
+        constraint: &'static str,
+    },
+    /// The conversation is not in a state that allows the change. Carries the current
+    /// conversation so the caller can say why (already assigned, ended, ...).
+    #[error("conversation is {}", .current.state.as_str())]
+    WrongState {
+        /// The conversation as it is now.
+        current: Box<Conversation>,
+    },
+    /// The same `client_msg_id` was already used by this author for a different
+    /// conversation or a different kind of request.
+    #[error("client_msg_id already used for another request")]
+    ClientMsgIdReused,
+    /// The database cannot be reached or is shutting down; the write did not happen and
+    /// may be retried with the same `client_msg_id`.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the write did not happen.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Lookups that find the tenant from something a client presents. The only unscoped reads.
+#[async_trait]
+pub trait EntryStore: Send + Sync {
+    /// The site with this public key (any tenant), or `NotFound`.
+    async fn fetch_site_by_key(&self, key: &SiteKey) -> StoreResult<Site>;
+    /// The visitor session whose token hashes to `token_hash`, or `NotFound`.
+    async fn fetch_visitor_session_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<VisitorSession>;
+    /// The operator session whose cookie hashes to `token_hash` and that has not expired at
+    /// `now`, or `NotFound`.
+    async fn fetch_operator_session_by_token(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<OperatorSession>;
+    /// The operator account with this login email (any tenant), or `NotFound`.
+    async fn fetch_operator_by_email(&self, email: &Email) -> StoreResult<Operator>;
+}
+
+/// Tenants.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Creates a tenant.
+    async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// The tenant, or `NotFound`.
+    async fn fetch_tenant(&self, tenant: TenantId) -> StoreResult<Tenant>;
+}
+
+/// Sites.
+#[async_trait]
+pub trait SiteStore: Send + Sync {
+    /// Creates a site; `Conflict { constraint: "site_key" }` if the key is taken.
+    async fn insert_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()>;
+    /// The sites of a tenant, oldest first.
+    async fn list_sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>>;
+}
+
+/// Operator accounts and their login sessions.
+#[async_trait]
+pub trait OperatorStore: Send + Sync {
+    /// Creates an operator; `Conflict { constraint: "operator_email" }` if the email is taken.
+    async fn insert_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()>;
+    /// The operator, or `NotFound`.
+    async fn fetch_operator(&self, tenant: TenantId, operator: OperatorId) -> StoreResult<Operator>;
+    /// The operators of a tenant, oldest first.
+    async fn list_operators(&self, tenant: TenantId) -> StoreResult<Vec<Operator>>;
+    /// Stores a new login session.
+    async fn insert_operator_session(&self, tenant: TenantId, session: &OperatorSession) -> StoreResult<()>;
+    /// Deletes a login session (logout). Deleting a missing one is not an error.
+    async fn delete_operator_session(&self, tenant: TenantId, session: SessionId) -> StoreResult<()>;
+}
+
+/// Visitors and their sessions.
+#[async_trait]
+pub trait VisitorStore: Send + Sync {
+    /// Creates a visitor together with their first session, in one transaction.
+    async fn insert_visitor(
+        &self,
+        tenant: TenantId,
+        visitor: &Visitor,
+        session: &VisitorSession,
+    ) -> StoreResult<()>;
+    /// The visitor, or `NotFound`.
+    async fn fetch_visitor(&self, tenant: TenantId, visitor: VisitorId) -> StoreResult<Visitor>;
+}
+
+/// What an append does to its conversation besides adding the message. The store applies
+/// the effect and the message in one transaction, with the state check as a conditional
+/// update, so two racing accepts cannot both win (case BR-03) and a visitor cannot hold
+/// two open conversations (case BR-05).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendEffect {
+    /// A plain message into a conversation that is `queued` or `active`. When `operator`
+    /// is set, the conversation must be `active` and owned by that operator.
+    Message {
+        /// The operator who must own the conversation, for operator messages.
+        operator: Option<OperatorId>,
+    },
+    /// Opens a new `queued` conversation (the message's `conversation_id` is its new id)
+    /// for the visitor, unless the visitor already has an open one: then nothing is
+    /// written and the outcome is that conversation's `chat_requested` message with
+    /// `duplicate = true`.
+    Open {
+        /// Site the chat starts on.
+        site_id: livehelp_domain::SiteId,
+        /// Who asks.
+        visitor_id: VisitorId,
+    },
+    /// `queued` → `active`, owned by `operator`. Otherwise `WrongState`.
+    Accept {
+        /// The accepting operator.
+        operator: OperatorId,
+    },
+    /// `queued` or `active` → `ended`. When `operator` is set the conversation must be
+    /// owned by that operator. Otherwise `WrongState`.
+    End {
+        /// Who ended it and why.
+        reason: EndReason,
+        /// The operator who must own the conversation, for operator ends.
+        operator: Option<OperatorId>,
+    },
+}
+
+/// One request to the message writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// The message to add; its `seq` is assigned by the store.
+    pub message: NewMessage,
+    /// What else changes.
+    pub effect: AppendEffect,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stored message (with its `seq`), or, for a duplicate, the one stored before.
+    pub message: Message,
+    /// The conversation after the change.
+    pub conversation: Conversation,
+    /// True when nothing new was written: the same `client_msg_id` had been stored by the
+    /// same author before (or `Open` found an open conversation).
+    pub duplicate: bool,
+}
+
+/// Conversations and their messages.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Appends one message and applies its effect, durably (committed, with the database's
+    /// full-sync setting) before returning. Messages of one conversation get `seq` 1, 2,
+    /// 3, ... with no gaps. Idempotent: a `client_msg_id` already stored for the same
+    /// author returns the stored message with `duplicate = true` (for the same
+    /// conversation) or `ClientMsgIdReused` (for another one). Backends batch concurrent
+    /// appends into one transaction (group commit).
+    async fn append(&self, tenant: TenantId, request: AppendRequest) -> StoreResult<Appended>;
+    /// The conversation, or `NotFound`.
+    async fn fetch_conversation(&self, tenant: TenantId, conversation: ConversationId) -> StoreResult<Conversation>;
+    /// The visitor's open (`queued` or `active`) conversation, if any.
+    async fn fetch_open_conversation_for_visitor(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+    ) -> StoreResult<Option<Conversation>>;
+    /// The tenant's queued conversations, oldest first (queue order).
+    async fn list_queued_conversations(&self, tenant: TenantId) -> StoreResult<Vec<Conversation>>;
+    /// The operator's active conversations, oldest first.
+    async fn list_active_conversations_for_operator(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// Messages of a conversation with `seq > after_seq`, in `seq` order, at most `limit`.
+    /// An unknown conversation (or another tenant's) gives `NotFound`.
+    async fn list_messages(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// Graceful shutdown: refuses new appends (`Unavailable`), commits and answers every
+    /// append already accepted, then returns. Called once, after the server stops taking
+    /// requests.
+    async fn close(&self);
+}
+
+/// Everything a livehelp node needs from its database.
+pub trait Store:
+    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore
+{
+}
+
+impl<T> Store for T where
+    T: EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore
+{
+}

@@ -1,0 +1,160 @@
+//! Configuration: one [`Config`], loaded from defaults, then an optional TOML file, then
+//! `LIVEHELP_*` environment variables and command-line flags (clap reads both; a flag
+//! beats its variable). `livehelp config default` prints the commented example file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+/// The commented example configuration, embedded so the binary can print it.
+pub const EXAMPLE: &str = include_str!("../livehelp.example.toml");
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Effective settings of `livehelp serve`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Database URL; the SQLite file in `data_dir` when absent.
+    pub database_url: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// WebSocket connection limit.
+    pub max_connections: usize,
+    /// `Secure` cookies.
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            log_format: LogFormat::Pretty,
+            max_connections: 10_000,
+            secure_cookies: false,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Flags (and their environment variables) that override the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "LIVEHELP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on.
+    #[arg(long, env = "LIVEHELP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the SQLite database and demo credentials.
+    #[arg(long, env = "LIVEHELP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://PATH`).
+    #[arg(long, env = "LIVEHELP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LIVEHELP_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// WebSocket connection limit.
+    #[arg(long, env = "LIVEHELP_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Mark session cookies Secure (HTTPS deployments).
+    #[arg(long, env = "LIVEHELP_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Trust X-Forwarded-For (behind a trusted proxy only).
+    #[arg(long, env = "LIVEHELP_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+}
+
+impl Config {
+    /// Parses a TOML document (unknown keys are errors, so typos do not pass silently).
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        toml::from_str(text).context("invalid configuration")
+    }
+
+    /// Defaults, then the file named by `args.config`, then every flag or variable set.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let mut config = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+                Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(listen) = args.listen {
+            config.listen = listen;
+        }
+        if let Some(data_dir) = &args.data_dir {
+            config.data_dir = data_dir.clone();
+        }
+        if let Some(url) = &args.database_url {
+            config.database_url = Some(url.clone());
+        }
+        if let Some(format) = args.log_format {
+            config.log_format = format;
+        }
+        if let Some(max) = args.max_connections {
+            config.max_connections = max;
+        }
+        if let Some(secure) = args.secure_cookies {
+            config.secure_cookies = secure;
+        }
+        if let Some(trust) = args.trust_forwarded_for {
+            config.trust_forwarded_for = trust;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses_to_the_defaults() {
+        assert_eq!(Config::from_toml(EXAMPLE).expect("example parses"), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(Config::from_toml("listne = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let dir = std::env::temp_dir().join(format!("livehelp-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("livehelp.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_connections = 5\n").expect("write");
+        let args = ConfigArgs {
+            config: Some(file),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(&args).expect("loads");
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.max_connections, 5);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
