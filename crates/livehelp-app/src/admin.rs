@@ -47,21 +47,42 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 
 impl App {
     /// Creates a tenant.
-    pub async fn create_tenant(&self, input: NewTenant, now: OffsetDateTime) -> Result<Tenant, AppError> {
+    pub async fn create_tenant(
+        &self,
+        input: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<Tenant, AppError> {
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::InvalidRequest("tenant name must be 1 to 200 characters".into()));
+            return Err(AppError::InvalidRequest(
+                "tenant name must be 1 to 200 characters".into(),
+            ));
         }
-        let tenant = Tenant { id: TenantId::new(), name: name.to_owned(), status: TenantStatus::Active, created_at: now };
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: name.to_owned(),
+            status: TenantStatus::Active,
+            created_at: now,
+        };
         self.store.insert_tenant(&tenant).await?;
         Ok(tenant)
     }
 
     /// Creates a site for a tenant.
-    pub async fn create_site(&self, tenant: TenantId, input: NewSite, now: OffsetDateTime) -> Result<Site, AppError> {
-        let key = input.key.unwrap_or_else(|| crate::random_token()[..24].to_owned());
-        let key = SiteKey::parse(&key)
-            .map_err(|_| AppError::InvalidRequest("site key must be 8 to 64 characters of A-Z a-z 0-9 _ -".into()))?;
+    pub async fn create_site(
+        &self,
+        tenant: TenantId,
+        input: NewSite,
+        now: OffsetDateTime,
+    ) -> Result<Site, AppError> {
+        let key = input
+            .key
+            .unwrap_or_else(|| crate::random_token()[..24].to_owned());
+        let key = SiteKey::parse(&key).map_err(|_| {
+            AppError::InvalidRequest(
+                "site key must be 8 to 64 characters of A-Z a-z 0-9 _ -".into(),
+            )
+        })?;
         let site = Site {
             id: SiteId::new(),
             tenant_id: tenant,
@@ -76,14 +97,24 @@ impl App {
     }
 
     /// Creates an operator account with an argon2id password hash.
-    pub async fn create_operator(&self, tenant: TenantId, input: NewOperator, now: OffsetDateTime) -> Result<Operator, AppError> {
-        let email = Email::parse(&input.email).map_err(|_| AppError::InvalidRequest("not a valid email address".into()))?;
+    pub async fn create_operator(
+        &self,
+        tenant: TenantId,
+        input: NewOperator,
+        now: OffsetDateTime,
+    ) -> Result<Operator, AppError> {
+        let email = Email::parse(&input.email)
+            .map_err(|_| AppError::InvalidRequest("not a valid email address".into()))?;
         if input.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AppError::InvalidRequest(format!("password must be at least {MIN_PASSWORD_CHARS} characters")));
+            return Err(AppError::InvalidRequest(format!(
+                "password must be at least {MIN_PASSWORD_CHARS} characters"
+            )));
         }
         let display_name = input.display_name.trim().to_owned();
         if display_name.is_empty() {
-            return Err(AppError::InvalidRequest("display name must not be empty".into()));
+            return Err(AppError::InvalidRequest(
+                "display name must not be empty".into(),
+            ));
         }
         let password = input.password;
         let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))

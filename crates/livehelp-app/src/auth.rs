@@ -5,8 +5,8 @@
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use livehelp_domain::{
-    BrowserInfo, Email, Operator, OperatorSession, SessionId, Site, SiteKey, TenantStatus,
-    Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    BrowserInfo, Email, Operator, OperatorSession, SessionId, Site, SiteKey, TenantStatus, Visitor,
+    VisitorId, VisitorName, VisitorSession, VisitorSessionId,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -90,10 +90,10 @@ impl App {
             Err(livehelp_store::StoreError::NotFound) => return Err(AppError::SiteNotFound),
             other => other?,
         };
-        if let Some(origin) = origin {
-            if !site.allows_origin(origin) {
-                return Err(AppError::OriginNotAllowed);
-            }
+        if let Some(origin) = origin
+            && !site.allows_origin(origin)
+        {
+            return Err(AppError::OriginNotAllowed);
         }
         let tenant = self.store.fetch_tenant(site.tenant_id).await?;
         if tenant.status == TenantStatus::Suspended {
@@ -120,13 +120,23 @@ impl App {
             },
             created_at: now,
         };
-        self.store.insert_visitor(site.tenant_id, &visitor, &session).await?;
-        Ok(IssuedVisitorSession { token, visitor, site })
+        self.store
+            .insert_visitor(site.tenant_id, &visitor, &session)
+            .await?;
+        Ok(IssuedVisitorSession {
+            token,
+            visitor,
+            site,
+        })
     }
 
     /// The visitor a token belongs to, or `Unauthorized`.
     pub async fn authenticate_visitor(&self, token: &str) -> Result<VisitorPrincipal, AppError> {
-        let session = match self.store.fetch_visitor_session_by_token(&token_hash(token)).await {
+        let session = match self
+            .store
+            .fetch_visitor_session_by_token(&token_hash(token))
+            .await
+        {
             Err(livehelp_store::StoreError::NotFound) => return Err(AppError::Unauthorized),
             other => other?,
         };
@@ -134,7 +144,10 @@ impl App {
         if tenant.status == TenantStatus::Suspended {
             return Err(AppError::TenantSuspended);
         }
-        let visitor = self.store.fetch_visitor(session.tenant_id, session.visitor_id).await?;
+        let visitor = self
+            .store
+            .fetch_visitor(session.tenant_id, session.visitor_id)
+            .await?;
         Ok(VisitorPrincipal {
             tenant_id: session.tenant_id,
             visitor_id: session.visitor_id,
@@ -146,7 +159,12 @@ impl App {
 
     /// Checks an operator's email and password and opens a login session. Unknown email,
     /// wrong password and disabled account all give `InvalidCredentials`, in the same time.
-    pub async fn login(&self, email: &str, password: &str, now: OffsetDateTime) -> Result<LoginOutcome, AppError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<LoginOutcome, AppError> {
         let operator = match Email::parse(email) {
             Ok(email) => match self.store.fetch_operator_by_email(&email).await {
                 Ok(operator) => Some(operator),
@@ -155,9 +173,10 @@ impl App {
             },
             Err(_) => None,
         };
-        let hash = operator
-            .as_ref()
-            .map_or_else(|| DUMMY_HASH.to_owned(), |operator| operator.password_hash.clone());
+        let hash = operator.as_ref().map_or_else(
+            || DUMMY_HASH.to_owned(),
+            |operator| operator.password_hash.clone(),
+        );
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
             .await
@@ -179,7 +198,9 @@ impl App {
             created_at: now,
             expires_at: now + Duration::seconds(self.options.operator_session_seconds),
         };
-        self.store.insert_operator_session(operator.tenant_id, &session).await?;
+        self.store
+            .insert_operator_session(operator.tenant_id, &session)
+            .await?;
         Ok(LoginOutcome {
             token,
             max_age_seconds: self.options.operator_session_seconds,
@@ -194,11 +215,19 @@ impl App {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<(OperatorPrincipal, SessionId), AppError> {
-        let session = match self.store.fetch_operator_session_by_token(&token_hash(token), now).await {
+        let session = match self
+            .store
+            .fetch_operator_session_by_token(&token_hash(token), now)
+            .await
+        {
             Err(livehelp_store::StoreError::NotFound) => return Err(AppError::Unauthorized),
             other => other?,
         };
-        let operator = match self.store.fetch_operator(session.tenant_id, session.operator_id).await {
+        let operator = match self
+            .store
+            .fetch_operator(session.tenant_id, session.operator_id)
+            .await
+        {
             Err(livehelp_store::StoreError::NotFound) => return Err(AppError::Unauthorized),
             other => other?,
         };
@@ -213,8 +242,15 @@ impl App {
     }
 
     /// Ends a login session.
-    pub async fn logout(&self, operator: &OperatorPrincipal, session: SessionId) -> Result<(), AppError> {
-        Ok(self.store.delete_operator_session(operator.tenant_id, session).await?)
+    pub async fn logout(
+        &self,
+        operator: &OperatorPrincipal,
+        session: SessionId,
+    ) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .delete_operator_session(operator.tenant_id, session)
+            .await?)
     }
 }
 
@@ -245,7 +281,10 @@ mod tests {
     #[test]
     fn password_hash_verifies_and_uses_owasp_parameters() {
         let hash = hash_password("correct horse battery staple").expect("hashes");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse battery staple", &hash));
         assert!(!verify_password("correct horse battery stapler", &hash));
     }

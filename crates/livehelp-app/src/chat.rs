@@ -7,9 +7,8 @@
 
 use livehelp_bus::{BusEvent, Topic};
 use livehelp_domain::{
-    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor,
-    MessageId, MessageKind, MessageText, NewMessage, SystemEvent, Visitor,
-    conversation::visitor_end_reason,
+    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor, MessageId,
+    MessageKind, MessageText, NewMessage, SystemEvent, Visitor, conversation::visitor_end_reason,
 };
 use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError};
 use time::OffsetDateTime;
@@ -71,7 +70,10 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        let effect = AppendEffect::Open { site_id: visitor.site_id, visitor_id: visitor.visitor_id };
+        let effect = AppendEffect::Open {
+            site_id: visitor.site_id,
+            visitor_id: visitor.visitor_id,
+        };
         let appended = self.append(visitor.tenant_id, message, effect).await?;
         Ok(appended)
     }
@@ -90,7 +92,12 @@ impl App {
         let (kind, author, author_name, operator) = match principal {
             Principal::Visitor(visitor) => {
                 self.visitor_conversation(visitor, conversation_id).await?;
-                (MessageKind::Visitor, MessageAuthor::Visitor(visitor.visitor_id), visitor.name.clone(), None)
+                (
+                    MessageKind::Visitor,
+                    MessageAuthor::Visitor(visitor.visitor_id),
+                    visitor.name.clone(),
+                    None,
+                )
             }
             Principal::Operator(operator) => (
                 MessageKind::Operator,
@@ -110,9 +117,13 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        self.append(principal.tenant_id(), message, AppendEffect::Message { operator })
-            .await
-            .map_err(|error| owner_error(error, operator.is_some()))
+        self.append(
+            principal.tenant_id(),
+            message,
+            AppendEffect::Message { operator },
+        )
+        .await
+        .map_err(|error| owner_error(error, operator.is_some()))
     }
 
     /// An operator takes a queued conversation of their tenant. Exactly one of several
@@ -135,7 +146,9 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        let effect = AppendEffect::Accept { operator: operator.operator_id };
+        let effect = AppendEffect::Accept {
+            operator: operator.operator_id,
+        };
         self.append(operator.tenant_id, message, effect).await
     }
 
@@ -151,7 +164,13 @@ impl App {
             Principal::Visitor(visitor) => {
                 let conversation = self.visitor_conversation(visitor, conversation_id).await?;
                 let reason = visitor_end_reason(conversation.state);
-                (MessageAuthor::Visitor(visitor.visitor_id), visitor.name.clone(), reason, None, "The visitor ended the chat".to_owned())
+                (
+                    MessageAuthor::Visitor(visitor.visitor_id),
+                    visitor.name.clone(),
+                    reason,
+                    None,
+                    "The visitor ended the chat".to_owned(),
+                )
             }
             Principal::Operator(operator) => (
                 MessageAuthor::Operator(operator.operator_id),
@@ -172,9 +191,13 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        self.append(principal.tenant_id(), message, AppendEffect::End { reason, operator })
-            .await
-            .map_err(|error| owner_error(error, operator.is_some()))
+        self.append(
+            principal.tenant_id(),
+            message,
+            AppendEffect::End { reason, operator },
+        )
+        .await
+        .map_err(|error| owner_error(error, operator.is_some()))
     }
 
     /// Relays a typing indicator to the conversation's other party. Never stored.
@@ -189,26 +212,51 @@ impl App {
             return Err(AppError::ConversationEnded);
         }
         let (author, author_name) = match principal {
-            Principal::Visitor(visitor) => (MessageAuthor::Visitor(visitor.visitor_id), visitor.name.clone()),
+            Principal::Visitor(visitor) => (
+                MessageAuthor::Visitor(visitor.visitor_id),
+                visitor.name.clone(),
+            ),
             Principal::Operator(operator) => {
                 if conversation.operator_id != Some(operator.operator_id) {
                     return Err(AppError::NotAssignedToYou(conversation.state));
                 }
-                (MessageAuthor::Operator(operator.operator_id), Some(operator.display_name.clone()))
+                (
+                    MessageAuthor::Operator(operator.operator_id),
+                    Some(operator.display_name.clone()),
+                )
             }
         };
-        let event = BusEvent::Typing { conversation_id, author, author_name, is_typing };
-        self.bus.publish(Topic::Conversation(conversation.tenant_id, conversation_id), event).await;
+        let event = BusEvent::Typing {
+            conversation_id,
+            author,
+            author_name,
+            is_typing,
+        };
+        self.bus
+            .publish(
+                Topic::Conversation(conversation.tenant_id, conversation_id),
+                event,
+            )
+            .await;
         Ok(())
     }
 
     /// The conversation if `principal` may follow it: a visitor their own, an operator any
     /// of their tenant. Otherwise `ConversationNotFound` (never "forbidden": another
     /// tenant's id must look exactly like a missing one).
-    pub async fn follow(&self, principal: &Principal, conversation_id: ConversationId) -> Result<Conversation, AppError> {
+    pub async fn follow(
+        &self,
+        principal: &Principal,
+        conversation_id: ConversationId,
+    ) -> Result<Conversation, AppError> {
         match principal {
-            Principal::Visitor(visitor) => self.visitor_conversation(visitor, conversation_id).await,
-            Principal::Operator(operator) => self.fetch_conversation(operator.tenant_id, conversation_id).await,
+            Principal::Visitor(visitor) => {
+                self.visitor_conversation(visitor, conversation_id).await
+            }
+            Principal::Operator(operator) => {
+                self.fetch_conversation(operator.tenant_id, conversation_id)
+                    .await
+            }
         }
     }
 
@@ -224,16 +272,28 @@ impl App {
     ) -> Result<MessagePage, AppError> {
         let messages = self
             .store
-            .list_messages(principal.tenant_id(), conversation_id, after_seq, PAGE_LIMIT)
+            .list_messages(
+                principal.tenant_id(),
+                conversation_id,
+                after_seq,
+                PAGE_LIMIT,
+            )
             .await
             .map_err(not_found_is_conversation)?;
         let more = messages.len() == PAGE_LIMIT as usize;
         let scanned_to = messages.last().map_or(after_seq, |message| message.seq);
         let messages = match principal {
-            Principal::Visitor(_) => messages.into_iter().filter(|message| message.kind.visible_to_visitor()).collect(),
+            Principal::Visitor(_) => messages
+                .into_iter()
+                .filter(|message| message.kind.visible_to_visitor())
+                .collect(),
             Principal::Operator(_) => messages,
         };
-        Ok(MessagePage { messages, scanned_to, more })
+        Ok(MessagePage {
+            messages,
+            scanned_to,
+            more,
+        })
     }
 
     /// Whether `principal` may see `message` (visitors never see whispers).
@@ -245,8 +305,14 @@ impl App {
     }
 
     /// The whole transcript of a conversation of the operator's tenant (M2).
-    pub async fn transcript(&self, operator: &OperatorPrincipal, conversation_id: ConversationId) -> Result<Transcript, AppError> {
-        let conversation = self.fetch_conversation(operator.tenant_id, conversation_id).await?;
+    pub async fn transcript(
+        &self,
+        operator: &OperatorPrincipal,
+        conversation_id: ConversationId,
+    ) -> Result<Transcript, AppError> {
+        let conversation = self
+            .fetch_conversation(operator.tenant_id, conversation_id)
+            .await?;
         let mut messages = Vec::with_capacity(usize::try_from(conversation.last_seq).unwrap_or(0));
         let mut after_seq = 0;
         loop {
@@ -264,17 +330,29 @@ impl App {
             }
         }
         let conversation = self.view(conversation).await?;
-        Ok(Transcript { conversation, messages })
+        Ok(Transcript {
+            conversation,
+            messages,
+        })
     }
 
     /// The tenant's queue, oldest first.
-    pub async fn queue(&self, operator: &OperatorPrincipal) -> Result<Vec<ConversationView>, AppError> {
-        let conversations = self.store.list_queued_conversations(operator.tenant_id).await?;
+    pub async fn queue(
+        &self,
+        operator: &OperatorPrincipal,
+    ) -> Result<Vec<ConversationView>, AppError> {
+        let conversations = self
+            .store
+            .list_queued_conversations(operator.tenant_id)
+            .await?;
         self.views(conversations).await
     }
 
     /// The operator's active conversations.
-    pub async fn active_conversations(&self, operator: &OperatorPrincipal) -> Result<Vec<ConversationView>, AppError> {
+    pub async fn active_conversations(
+        &self,
+        operator: &OperatorPrincipal,
+    ) -> Result<Vec<ConversationView>, AppError> {
         let conversations = self
             .store
             .list_active_conversations_for_operator(operator.tenant_id, operator.operator_id)
@@ -283,8 +361,15 @@ impl App {
     }
 
     /// The visitor's open conversation, if any.
-    pub async fn open_conversation(&self, visitor: &VisitorPrincipal) -> Result<Option<ConversationView>, AppError> {
-        match self.store.fetch_open_conversation_for_visitor(visitor.tenant_id, visitor.visitor_id).await? {
+    pub async fn open_conversation(
+        &self,
+        visitor: &VisitorPrincipal,
+    ) -> Result<Option<ConversationView>, AppError> {
+        match self
+            .store
+            .fetch_open_conversation_for_visitor(visitor.tenant_id, visitor.visitor_id)
+            .await?
+        {
             Some(conversation) => Ok(Some(self.view(conversation).await?)),
             None => Ok(None),
         }
@@ -292,11 +377,20 @@ impl App {
 
     /// Adds the visitor's name to a conversation.
     pub async fn view(&self, conversation: Conversation) -> Result<ConversationView, AppError> {
-        let visitor: Visitor = self.store.fetch_visitor(conversation.tenant_id, conversation.visitor_id).await?;
-        Ok(ConversationView { conversation, visitor_name: visitor.name.map(|name| name.as_str().to_owned()) })
+        let visitor: Visitor = self
+            .store
+            .fetch_visitor(conversation.tenant_id, conversation.visitor_id)
+            .await?;
+        Ok(ConversationView {
+            conversation,
+            visitor_name: visitor.name.map(|name| name.as_str().to_owned()),
+        })
     }
 
-    async fn views(&self, conversations: Vec<Conversation>) -> Result<Vec<ConversationView>, AppError> {
+    async fn views(
+        &self,
+        conversations: Vec<Conversation>,
+    ) -> Result<Vec<ConversationView>, AppError> {
         let mut views = Vec::with_capacity(conversations.len());
         for conversation in conversations {
             views.push(self.view(conversation).await?);
@@ -304,11 +398,22 @@ impl App {
         Ok(views)
     }
 
-    async fn fetch_conversation(&self, tenant: livehelp_domain::TenantId, id: ConversationId) -> Result<Conversation, AppError> {
-        self.store.fetch_conversation(tenant, id).await.map_err(not_found_is_conversation)
+    async fn fetch_conversation(
+        &self,
+        tenant: livehelp_domain::TenantId,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
+        self.store
+            .fetch_conversation(tenant, id)
+            .await
+            .map_err(not_found_is_conversation)
     }
 
-    async fn visitor_conversation(&self, visitor: &VisitorPrincipal, id: ConversationId) -> Result<Conversation, AppError> {
+    async fn visitor_conversation(
+        &self,
+        visitor: &VisitorPrincipal,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
         let conversation = self.fetch_conversation(visitor.tenant_id, id).await?;
         if conversation.visitor_id != visitor.visitor_id {
             return Err(AppError::ConversationNotFound);
@@ -333,12 +438,26 @@ impl App {
         if !appended.duplicate {
             let conversation = &appended.conversation;
             let topic = Topic::Conversation(tenant, conversation.id);
-            self.bus.publish(topic, BusEvent::Message(appended.message.clone())).await;
+            self.bus
+                .publish(topic, BusEvent::Message(appended.message.clone()))
+                .await;
             if changes_state {
-                self.bus.publish(topic, BusEvent::Conversation(conversation.clone())).await;
-                self.bus.publish(Topic::Queue(tenant), BusEvent::Conversation(conversation.clone())).await;
+                self.bus
+                    .publish(topic, BusEvent::Conversation(conversation.clone()))
+                    .await;
+                self.bus
+                    .publish(
+                        Topic::Queue(tenant),
+                        BusEvent::Conversation(conversation.clone()),
+                    )
+                    .await;
                 if let Some(operator) = conversation.operator_id {
-                    self.bus.publish(Topic::Operator(tenant, operator), BusEvent::Conversation(conversation.clone())).await;
+                    self.bus
+                        .publish(
+                            Topic::Operator(tenant, operator),
+                            BusEvent::Conversation(conversation.clone()),
+                        )
+                        .await;
                 }
             }
         }
@@ -357,7 +476,9 @@ fn not_found_is_conversation(error: StoreError) -> AppError {
 /// "not assigned to you", not "already assigned".
 fn owner_error(error: AppError, by_operator: bool) -> AppError {
     match error {
-        AppError::AlreadyAssigned if by_operator => AppError::NotAssignedToYou(ConversationState::Active),
+        AppError::AlreadyAssigned if by_operator => {
+            AppError::NotAssignedToYou(ConversationState::Active)
+        }
         other => other,
     }
 }

@@ -37,7 +37,9 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { operator_session_seconds: 12 * 3600 }
+        Self {
+            operator_session_seconds: 12 * 3600,
+        }
     }
 }
 
@@ -91,7 +93,11 @@ impl Principal {
 impl App {
     /// Builds the application over a store and a bus.
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, options: AppOptions) -> Self {
-        Self { store, bus, options }
+        Self {
+            store,
+            bus,
+            options,
+        }
     }
 
     /// Stops the store's writer after committing what it accepted (graceful shutdown).

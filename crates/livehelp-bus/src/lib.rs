@@ -107,7 +107,9 @@ impl InProcessBus {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Topic, broadcast::Sender<Arc<BusEvent>>>> {
         // A panic while holding this lock cannot leave the map inconsistent (every
         // operation is a single insert/remove), so a poisoned lock is safe to reuse.
-        self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.topics
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -115,11 +117,11 @@ impl InProcessBus {
 impl Bus for InProcessBus {
     async fn publish(&self, topic: Topic, event: BusEvent) {
         let mut topics = self.lock();
-        if let Some(sender) = topics.get(&topic) {
-            if sender.send(Arc::new(event)).is_err() {
-                // Nobody listens any more: forget the channel.
-                topics.remove(&topic);
-            }
+        if let Some(sender) = topics.get(&topic)
+            && sender.send(Arc::new(event)).is_err()
+        {
+            // Nobody listens any more: forget the channel.
+            topics.remove(&topic);
         }
     }
 
@@ -160,8 +162,10 @@ mod tests {
         let (one, two) = (ConversationId::new(), ConversationId::new());
         let mut first = bus.subscribe(Topic::Conversation(tenant, one)).await;
         let mut second = bus.subscribe(Topic::Conversation(tenant, two)).await;
-        bus.publish(Topic::Conversation(tenant, one), typing(one)).await;
-        bus.publish(Topic::Conversation(tenant, two), typing(two)).await;
+        bus.publish(Topic::Conversation(tenant, one), typing(one))
+            .await;
+        bus.publish(Topic::Conversation(tenant, two), typing(two))
+            .await;
         for (stream, id) in [(&mut first, one), (&mut second, two)] {
             match stream.next().await {
                 Some(BusItem::Event(event)) => assert_eq!(*event, typing(id)),
@@ -174,8 +178,14 @@ mod tests {
     async fn same_ids_in_another_tenant_are_another_topic() {
         let bus = InProcessBus::new();
         let conversation = ConversationId::new();
-        let mut mine = bus.subscribe(Topic::Conversation(TenantId::new(), conversation)).await;
-        bus.publish(Topic::Conversation(TenantId::new(), conversation), typing(conversation)).await;
+        let mut mine = bus
+            .subscribe(Topic::Conversation(TenantId::new(), conversation))
+            .await;
+        bus.publish(
+            Topic::Conversation(TenantId::new(), conversation),
+            typing(conversation),
+        )
+        .await;
         let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), mine.next()).await;
         assert!(nothing.is_err(), "another tenant's event leaked");
     }

@@ -147,7 +147,11 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for state in [ConversationState::Queued, ConversationState::Active, ConversationState::Ended] {
+        for state in [
+            ConversationState::Queued,
+            ConversationState::Active,
+            ConversationState::Ended,
+        ] {
             assert_eq!(ConversationState::parse(state.as_str()), Some(state));
         }
     }

@@ -6,13 +6,12 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
+use crate::Timestamp;
 use crate::conversation::{ConversationState, EndReason};
 use crate::ids::{
-    ConversationId, MessageId, OperatorId, SessionId, SiteId, TenantId, VisitorId,
-    VisitorSessionId,
+    ConversationId, MessageId, OperatorId, SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,
 };
 use crate::text::{Email, SiteKey, VisitorName};
-use crate::Timestamp;
 
 /// Whether a tenant may use the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

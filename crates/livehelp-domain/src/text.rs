@@ -104,7 +104,10 @@ impl Email {
             return Err(TextError::InvalidEmail);
         }
         let (local, domain) = email.rsplit_once('@').ok_or(TextError::InvalidEmail)?;
-        if local.is_empty() || domain.is_empty() || !domain.contains('.') || domain.starts_with('.')
+        if local.is_empty()
+            || domain.is_empty()
+            || !domain.contains('.')
+            || domain.starts_with('.')
             || domain.ends_with('.')
         {
             return Err(TextError::InvalidEmail);
@@ -131,7 +134,10 @@ impl SiteKey {
             return Err(TextError::Empty);
         }
         check_length(key, 64)?;
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(TextError::ControlCharacter(
                 key.chars()
                     .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
@@ -160,10 +166,9 @@ fn check_length(text: &str, limit: usize) -> Result<(), TextError> {
 }
 
 fn check_controls(text: &str, allowed: &[char]) -> Result<(), TextError> {
-    match text
-        .chars()
-        .find(|c| (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(c)) && !allowed.contains(c))
-    {
+    match text.chars().find(|c| {
+        (c.is_ascii_control() || ('\u{80}'..='\u{9f}').contains(c)) && !allowed.contains(c)
+    }) {
         Some(c) => Err(TextError::ControlCharacter(u32::from(c))),
         None => Ok(()),
     }
@@ -196,12 +201,21 @@ mod tests {
         assert!(MessageText::parse("x".repeat(max)).is_ok());
         assert_eq!(
             MessageText::parse("x".repeat(max + 1)),
-            Err(TextError::TooLong { length: max + 1, limit: max })
+            Err(TextError::TooLong {
+                length: max + 1,
+                limit: max
+            })
         );
         // Length is counted in chars, not bytes: MAX emoji are fine.
         assert!(MessageText::parse("😀".repeat(max)).is_ok());
-        assert_eq!(MessageText::parse("a\0b".into()), Err(TextError::ControlCharacter(0)));
-        assert_eq!(MessageText::parse("a\u{7}b".into()), Err(TextError::ControlCharacter(7)));
+        assert_eq!(
+            MessageText::parse("a\0b".into()),
+            Err(TextError::ControlCharacter(0))
+        );
+        assert_eq!(
+            MessageText::parse("a\u{7}b".into()),
+            Err(TextError::ControlCharacter(7))
+        );
         assert_eq!(MessageText::parse(" \n\t ".into()), Err(TextError::Empty));
         assert_eq!(MessageText::parse(String::new()), Err(TextError::Empty));
     }
@@ -210,7 +224,14 @@ mod tests {
     fn visitor_name_takes_any_format_or_nothing() {
         assert_eq!(VisitorName::parse_optional(None), Ok(None));
         assert_eq!(VisitorName::parse_optional(Some("   ".into())), Ok(None));
-        for name in ["X Æ A-12", "דנה", "王小明", "अनीता", "🦀", "Dr. J. R. R. \"Bob\" O'Neil-Smith, Jr."] {
+        for name in [
+            "X Æ A-12",
+            "דנה",
+            "王小明",
+            "अनीता",
+            "🦀",
+            "Dr. J. R. R. \"Bob\" O'Neil-Smith, Jr.",
+        ] {
             let parsed = VisitorName::parse_optional(Some(format!(" {name} "))).expect("ok");
             assert_eq!(parsed.map(|n| n.as_str().to_owned()), Some(name.to_owned()));
         }
@@ -220,7 +241,10 @@ mod tests {
 
     #[test]
     fn email_shape() {
-        assert_eq!(Email::parse("Ann@Example.TEST").map(|e| e.as_str().to_owned()), Ok("Ann@example.test".into()));
+        assert_eq!(
+            Email::parse("Ann@Example.TEST").map(|e| e.as_str().to_owned()),
+            Ok("Ann@example.test".into())
+        );
         for bad in ["", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@.c", "a@c."] {
             assert_eq!(Email::parse(bad), Err(TextError::InvalidEmail), "{bad}");
         }

@@ -71,8 +71,15 @@ pub struct FrameError {
 
 impl ClientFrame {
     /// The frame type names this server understands.
-    pub const TYPES: [&'static str; 7] =
-        ["start_chat", "send_message", "typing", "accept", "end_chat", "resume", "ping"];
+    pub const TYPES: [&'static str; 7] = [
+        "start_chat",
+        "send_message",
+        "typing",
+        "accept",
+        "end_chat",
+        "resume",
+        "ping",
+    ];
 
     /// Parses one text frame.
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
@@ -116,11 +123,21 @@ impl ClientFrame {
     /// The conversation the frame is about, if any.
     pub fn conversation_id(&self) -> Option<Uuid> {
         match self {
-            ClientFrame::SendMessage { conversation_id, .. }
-            | ClientFrame::Typing { conversation_id, .. }
-            | ClientFrame::Accept { conversation_id, .. }
-            | ClientFrame::EndChat { conversation_id, .. }
-            | ClientFrame::Resume { conversation_id, .. } => Some(*conversation_id),
+            ClientFrame::SendMessage {
+                conversation_id, ..
+            }
+            | ClientFrame::Typing {
+                conversation_id, ..
+            }
+            | ClientFrame::Accept {
+                conversation_id, ..
+            }
+            | ClientFrame::EndChat {
+                conversation_id, ..
+            }
+            | ClientFrame::Resume {
+                conversation_id, ..
+            } => Some(*conversation_id),
             _ => None,
         }
     }
@@ -278,7 +295,15 @@ impl<'de> Deserialize<'de> for ErrorCode {
 impl ServerFrame {
     /// The frame type names the server sends, for documentation checks.
     pub const TYPES: [&'static str; 9] = [
-        "hello", "ack", "message", "typing", "conversation", "queue", "resumed", "error", "pong",
+        "hello",
+        "ack",
+        "message",
+        "typing",
+        "conversation",
+        "queue",
+        "resumed",
+        "error",
+        "pong",
     ];
 
     /// Encodes the frame as JSON text.
@@ -299,21 +324,31 @@ mod tests {
 
     #[test]
     fn parse_tells_errors_apart() {
-        assert_eq!(ClientFrame::parse("{").map_err(|e| e.code), Err(ErrorCode::InvalidJson));
+        assert_eq!(
+            ClientFrame::parse("{").map_err(|e| e.code),
+            Err(ErrorCode::InvalidJson)
+        );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"fly"}"#).map_err(|e| e.code),
             Err(ErrorCode::UnknownFrameType)
         );
-        assert_eq!(ClientFrame::parse(r#"[1]"#).map_err(|e| e.code), Err(ErrorCode::UnknownFrameType));
+        assert_eq!(
+            ClientFrame::parse(r#"[1]"#).map_err(|e| e.code),
+            Err(ErrorCode::UnknownFrameType)
+        );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"send_message","text":"hi"}"#).map_err(|e| e.code),
             Err(ErrorCode::InvalidFrame)
         );
         assert_eq!(
-            ClientFrame::parse(r#"{"type":"start_chat","client_msg_id":"not-a-uuid"}"#).map_err(|e| e.code),
+            ClientFrame::parse(r#"{"type":"start_chat","client_msg_id":"not-a-uuid"}"#)
+                .map_err(|e| e.code),
             Err(ErrorCode::InvalidFrame)
         );
-        assert_eq!(ClientFrame::parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping {}));
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"ping"}"#),
+            Ok(ClientFrame::Ping {})
+        );
     }
 
     #[test]
@@ -321,11 +356,27 @@ mod tests {
         let id = Uuid::nil();
         let frames = [
             ClientFrame::StartChat { client_msg_id: id },
-            ClientFrame::SendMessage { client_msg_id: id, conversation_id: id, text: "x".into() },
-            ClientFrame::Typing { conversation_id: id, is_typing: true },
-            ClientFrame::Accept { client_msg_id: id, conversation_id: id },
-            ClientFrame::EndChat { client_msg_id: id, conversation_id: id },
-            ClientFrame::Resume { conversation_id: id, after_seq: 3 },
+            ClientFrame::SendMessage {
+                client_msg_id: id,
+                conversation_id: id,
+                text: "x".into(),
+            },
+            ClientFrame::Typing {
+                conversation_id: id,
+                is_typing: true,
+            },
+            ClientFrame::Accept {
+                client_msg_id: id,
+                conversation_id: id,
+            },
+            ClientFrame::EndChat {
+                client_msg_id: id,
+                conversation_id: id,
+            },
+            ClientFrame::Resume {
+                conversation_id: id,
+                after_seq: 3,
+            },
             ClientFrame::Ping {},
         ];
         for (frame, name) in frames.iter().zip(ClientFrame::TYPES) {

@@ -27,7 +27,11 @@ pub fn author(author: MessageAuthor, name: Option<String>) -> AuthorDto {
         MessageAuthor::Operator(_) => "operator",
         MessageAuthor::System => "system",
     };
-    AuthorDto { kind: kind.to_owned(), id: author.uuid(), name }
+    AuthorDto {
+        kind: kind.to_owned(),
+        id: author.uuid(),
+        name,
+    }
 }
 
 /// A conversation as sent to clients.
@@ -37,10 +41,15 @@ pub fn conversation(view: &ConversationView) -> ConversationDto {
         id: conversation.id.as_uuid(),
         state: conversation.state.as_str().to_owned(),
         site_id: conversation.site_id.as_uuid(),
-        visitor: ParticipantDto { id: conversation.visitor_id.as_uuid(), name: view.visitor_name.clone() },
+        visitor: ParticipantDto {
+            id: conversation.visitor_id.as_uuid(),
+            name: view.visitor_name.clone(),
+        },
         operator_id: conversation.operator_id.map(|id| id.as_uuid()),
         last_seq: conversation.last_seq,
         created_at: conversation.created_at,
-        end_reason: conversation.end_reason.map(|reason| reason.as_str().to_owned()),
+        end_reason: conversation
+            .end_reason
+            .map(|reason| reason.as_str().to_owned()),
     }
 }

@@ -22,7 +22,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::Text(TextError::Empty) => ErrorCode::TextEmpty,
             AppError::Text(TextError::TooLong { .. }) => ErrorCode::TextTooLong,
-            AppError::Text(TextError::ControlCharacter(_) | TextError::InvalidEmail) => ErrorCode::TextInvalid,
+            AppError::Text(TextError::ControlCharacter(_) | TextError::InvalidEmail) => {
+                ErrorCode::TextInvalid
+            }
             AppError::InvalidRequest(_) => ErrorCode::InvalidRequest,
             AppError::AlreadyAssigned => ErrorCode::AlreadyAssigned,
             AppError::NotAssignedToYou(_) => ErrorCode::NotAssignedToYou,
@@ -63,7 +68,15 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(ErrorBody { code: self.code, message: self.message })).into_response()
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Json(ErrorBody {
+                code: self.code,
+                message: self.message,
+            }),
+        )
+            .into_response()
     }
 }

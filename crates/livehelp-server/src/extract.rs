@@ -33,13 +33,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonSyntaxError(error) => ApiError::new(ErrorCode::InvalidJson, error.body_text()),
-        JsonRejection::JsonDataError(error) => ApiError::new(ErrorCode::InvalidRequest, error.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(ErrorCode::InvalidRequest, "expected Content-Type: application/json")
+        JsonRejection::JsonSyntaxError(error) => {
+            ApiError::new(ErrorCode::InvalidJson, error.body_text())
         }
-        JsonRejection::BytesRejection(error) if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("body is over {} bytes", crate::MAX_BODY_BYTES))
+        JsonRejection::JsonDataError(error) => {
+            ApiError::new(ErrorCode::InvalidRequest, error.body_text())
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::InvalidRequest,
+            "expected Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(error)
+            if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("body is over {} bytes", crate::MAX_BODY_BYTES),
+            )
         }
         other => ApiError::new(ErrorCode::InvalidRequest, other.body_text()),
     }
@@ -56,12 +66,20 @@ pub struct OperatorSession {
 impl FromRequestParts<AppState> for OperatorSession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "log in first"))?;
-        let (operator, session_id) =
-            state.app.authenticate_operator(&token, time::OffsetDateTime::now_utc()).await?;
-        Ok(OperatorSession { operator, session_id })
+        let (operator, session_id) = state
+            .app
+            .authenticate_operator(&token, time::OffsetDateTime::now_utc())
+            .await?;
+        Ok(OperatorSession {
+            operator,
+            session_id,
+        })
     }
 }
 
@@ -83,8 +101,14 @@ pub struct ClientInfo(pub BrowserInfo);
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
         let forwarded = if state.options.trust_forwarded_for {
             parts
                 .headers
@@ -100,11 +124,16 @@ impl FromRequestParts<AppState> for ClientInfo {
             .get(axum::http::header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok(ClientInfo(BrowserInfo { ip: forwarded.or(peer), user_agent }))
+        Ok(ClientInfo(BrowserInfo {
+            ip: forwarded.or(peer),
+            user_agent,
+        }))
     }
 }
 
 /// The `Origin` header, if any.
 pub fn origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(axum::http::header::ORIGIN).and_then(|value| value.to_str().ok())
+    headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
 }

@@ -1,5 +1,5 @@
 //! livehelp's HTTP and WebSocket server. [`router`] builds the axum router over an
-//! [`AppState`]; [`serve`] runs it until a shutdown signal, then closes every WebSocket
+//! [`AppState`]; [`Server`] runs it until a shutdown signal, then closes every WebSocket
 //! with "going away" (so clients reconnect and resume) and flushes the store's writer.
 //!
 //! Only this crate knows HTTP: handlers parse requests, call `livehelp-app`, and map the
@@ -35,11 +35,17 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
-        .route("/api/v1/sites/{site_key}/visitor-sessions", post(routes::visitor_sessions::create))
+        .route(
+            "/api/v1/sites/{site_key}/visitor-sessions",
+            post(routes::visitor_sessions::create),
+        )
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
         .route("/api/v1/auth/me", get(routes::auth::me))
-        .route("/api/v1/conversations/{id}/transcript", get(routes::transcripts::get))
+        .route(
+            "/api/v1/conversations/{id}/transcript",
+            get(routes::transcripts::get),
+        )
         .route("/api/v1/ws/visitor", get(ws::visitor))
         .route("/api/v1/ws/operator", get(ws::operator))
         .fallback(routes::health::not_found)
@@ -57,7 +63,11 @@ pub struct Server {
 
 impl Server {
     /// Starts serving on `listener` in a background task.
-    pub fn start(listener: TcpListener, app: App, options: ServerOptions) -> std::io::Result<Server> {
+    pub fn start(
+        listener: TcpListener,
+        app: App,
+        options: ServerOptions,
+    ) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let (shutdown, signal) = watch::channel(false);
         let state = AppState {
@@ -68,7 +78,11 @@ impl Server {
             shutdown: signal.clone(),
         };
         let task = tokio::spawn(serve(listener, state, wait_for(signal)));
-        Ok(Server { local_addr, shutdown, task })
+        Ok(Server {
+            local_addr,
+            shutdown,
+            task,
+        })
     }
 
     /// Graceful shutdown: stop accepting, close WebSockets with 1001, wait for open
@@ -91,14 +105,21 @@ const WEBSOCKET_DRAIN_SECONDS: u64 = 10;
 
 /// Serves `state` on `listener` until `signal` resolves; then WebSockets close with 1001,
 /// in-flight requests finish, and the store's writer is flushed before returning.
-async fn serve(listener: TcpListener, state: AppState, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = state.app.clone();
     let permits = state.connection_permits.clone();
     let max_connections = u32::try_from(state.options.max_connections).unwrap_or(u32::MAX);
     let router = router(state);
-    let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal)
-        .await;
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await;
     // Upgraded WebSockets are not tracked by the HTTP server's graceful shutdown: each
     // holds a permit, so taking them all back means every socket has closed.
     let drained = tokio::time::timeout(

@@ -24,7 +24,11 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { max_connections: 10_000, secure_cookies: false, trust_forwarded_for: false }
+        Self {
+            max_connections: 10_000,
+            secure_cookies: false,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -74,12 +78,35 @@ impl Metrics {
             messages_delivered: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("ws_connections", "Open WebSocket connections", metrics.ws_connections.clone());
-        registry.register("frames_received", "Client frames received", metrics.frames_received.clone());
-        registry.register("frame_errors", "Error frames sent, by code", metrics.frame_errors.clone());
-        registry.register("messages_committed", "Messages durably committed", metrics.messages_committed.clone());
-        registry.register("messages_delivered", "Message frames sent to clients", metrics.messages_delivered.clone());
-        Self { registry, ..metrics }
+        registry.register(
+            "ws_connections",
+            "Open WebSocket connections",
+            metrics.ws_connections.clone(),
+        );
+        registry.register(
+            "frames_received",
+            "Client frames received",
+            metrics.frames_received.clone(),
+        );
+        registry.register(
+            "frame_errors",
+            "Error frames sent, by code",
+            metrics.frame_errors.clone(),
+        );
+        registry.register(
+            "messages_committed",
+            "Messages durably committed",
+            metrics.messages_committed.clone(),
+        );
+        registry.register(
+            "messages_delivered",
+            "Message frames sent to clients",
+            metrics.messages_delivered.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
     }
 }
 

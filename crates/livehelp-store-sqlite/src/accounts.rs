@@ -215,7 +215,11 @@ impl OperatorStore for SqliteStore {
         Ok(())
     }
 
-    async fn delete_operator_session(&self, tenant: TenantId, session: SessionId) -> StoreResult<()> {
+    async fn delete_operator_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM operator_sessions WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_uuid())
             .bind(session.as_uuid())

@@ -1,5 +1,5 @@
 //! One append, as the group-commit writer runs it inside its transaction: the
-//! idempotency lookup, the effect on the conversation as a conditional `UPDATE ...
+//! idempotency check, the effect on the conversation as a conditional `UPDATE ...
 //! RETURNING` that also takes the next `seq`, and the message insert.
 //!
 //! The state rules are the ones of `livehelp_domain::ConversationState::apply`, written
@@ -21,109 +21,192 @@ use crate::rows::{
     to_micros,
 };
 
-/// Applies one append on the writer's connection (inside its transaction and savepoint).
+/// Starts a batch: the transaction, taking the write lock at once (each request reads
+/// before it writes, and a deferred transaction could not upgrade its read snapshot if
+/// another connection wrote in between), and the savepoint `append_request` that every
+/// request runs in. The writer rolls back to the savepoint when a request fails;
+/// [`insert_message`] releases it and opens the next request's in the same round trip as
+/// the insert. (A failed request leaves it open after the rollback, and a duplicate wrote
+/// nothing, so in every case the next request finds a fresh one.)
+pub(crate) const BEGIN_BATCH: &str = "BEGIN IMMEDIATE; SAVEPOINT append_request";
+
+/// Rolls back what the current request wrote, keeping the savepoint open.
+pub(crate) const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO append_request";
+
+/// Applies one append on the writer's connection, inside its transaction and with the
+/// savepoint `append_request` open (see [`BEGIN_BATCH`]).
+///
+/// The idempotency check of `Message`, `Accept` and `End` is folded into their
+/// conditional update (`AND NOT EXISTS` a message with this author and `client_msg_id`),
+/// so the usual append is two statements: the update and the insert. Only when the update
+/// matches nothing does [`why_not`] look closer: a stored duplicate, `NotFound` or
+/// `WrongState`.
 pub(crate) async fn apply_append(
     connection: &mut SqliteConnection,
     tenant: TenantId,
     request: &AppendRequest,
 ) -> StoreResult<Appended> {
     let message = &request.message;
-    if let Some(client_msg_id) = message.client_msg_id
-        && let Some(stored) = find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
-    {
-        return replay(connection, tenant, request, stored).await;
-    }
-    let conversation = match &request.effect {
+    // $1..$5 are the same in every update: the conversation and the idempotency key.
+    let updated = match &request.effect {
         AppendEffect::Open {
             site_id,
             visitor_id,
-        } => {
-            if let Some(open) = open_conversation(connection, tenant, *visitor_id).await? {
-                let first = first_message(connection, tenant, open.id).await?;
-                return Ok(Appended {
-                    message: first,
-                    conversation: open,
-                    duplicate: true,
-                });
-            }
-            insert_conversation(connection, tenant, message, *site_id, *visitor_id).await?
-        }
-        AppendEffect::Message { operator } => {
-            let updated = match operator {
-                None => {
-                    sqlx::query_as::<_, ConversationRow>(
-                        "UPDATE conversations SET last_seq = last_seq + 1 \
-                         WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
-                         RETURNING *",
-                    )
-                    .bind(tenant.as_uuid())
-                    .bind(message.conversation_id.as_uuid())
-                    .fetch_optional(&mut *connection)
-                    .await
-                }
-                Some(operator) => {
-                    sqlx::query_as::<_, ConversationRow>(
-                        "UPDATE conversations SET last_seq = last_seq + 1 \
-                         WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
-                           AND operator_id = $3 \
-                         RETURNING *",
-                    )
-                    .bind(tenant.as_uuid())
-                    .bind(message.conversation_id.as_uuid())
-                    .bind(operator.as_uuid())
-                    .fetch_optional(&mut *connection)
-                    .await
-                }
-            };
-            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
-        }
-        AppendEffect::Accept { operator } => {
-            require_operator(connection, tenant, *operator).await?;
-            let updated = sqlx::query_as::<_, ConversationRow>(
-                "UPDATE conversations \
-                 SET state = 'active', operator_id = $3, accepted_at = $4, \
-                     last_seq = last_seq + 1 \
-                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+        } => return open(connection, tenant, request, *site_id, *visitor_id).await,
+        AppendEffect::Message { operator: None } => {
+            sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
                  RETURNING *",
             )
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::Message {
+            operator: Some(operator),
+        } => {
+            sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $6 \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .bind(operator.as_uuid())
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::Accept { operator } => {
+            require_operator(connection, tenant, *operator).await?;
+            sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations \
+                 SET state = 'active', operator_id = $6, accepted_at = $7, \
+                     last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
             .bind(operator.as_uuid())
             .bind(to_micros(message.created_at))
             .fetch_optional(&mut *connection)
-            .await;
-            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
+            .await
         }
         AppendEffect::End { reason, operator } => {
             let ended_by = ended_by_operator(*reason);
             if let Some(ended_by) = ended_by {
                 require_operator(connection, tenant, OperatorId::from_uuid(ended_by)).await?;
             }
-            let updated = sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(
                 "UPDATE conversations \
-                 SET state = 'ended', ended_at = $3, end_reason = $4, \
-                     ended_by_operator_id = $5, last_seq = last_seq + 1 \
+                 SET state = 'ended', ended_at = $6, end_reason = $7, \
+                     ended_by_operator_id = $8, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
-                   AND ($6 IS NULL OR operator_id = $6) \
+                   AND ($9 IS NULL OR operator_id = $9) \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
                  RETURNING *",
             )
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
             .bind(to_micros(message.created_at))
             .bind(reason.as_str())
             .bind(ended_by)
             .bind(operator.map(|operator| operator.as_uuid()))
             .fetch_optional(&mut *connection)
-            .await;
-            changed_or_why_not(connection, tenant, message.conversation_id, updated).await?
+            .await
         }
     };
+    let Some(row) = updated.map_err(store_error)? else {
+        return why_not(connection, tenant, request).await;
+    };
+    let conversation = Conversation::try_from(row)?;
     let stored = insert_message(connection, tenant, message, &conversation).await?;
     Ok(Appended {
         message: stored,
         conversation,
         duplicate: false,
     })
+}
+
+/// `Open`: the stored duplicate if the key was used, the visitor's open conversation if
+/// there is one, or a new queued conversation with its first message.
+async fn open(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+    site: SiteId,
+    visitor: VisitorId,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    if let Some(client_msg_id) = message.client_msg_id
+        && let Some(stored) =
+            find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
+    {
+        return replay(connection, tenant, request, stored).await;
+    }
+    if let Some(open) = open_conversation(connection, tenant, visitor).await? {
+        let first = first_message(connection, tenant, open.id).await?;
+        return Ok(Appended {
+            message: first,
+            conversation: open,
+            duplicate: true,
+        });
+    }
+    let conversation = insert_conversation(connection, tenant, message, site, visitor).await?;
+    let stored = insert_message(connection, tenant, message, &conversation).await?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: false,
+    })
+}
+
+/// Why a conditional update matched no row: the key was stored before (a duplicate, or
+/// `ClientMsgIdReused`), the conversation is not in this tenant (`NotFound`), or it is in
+/// the wrong state or owned by someone else (`WrongState`).
+async fn why_not(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    if let Some(client_msg_id) = message.client_msg_id
+        && let Some(stored) =
+            find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
+    {
+        return replay(connection, tenant, request, stored).await;
+    }
+    match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) => Err(StoreError::WrongState {
+            current: Box::new(current),
+        }),
+        None => Err(StoreError::NotFound),
+    }
 }
 
 /// The message this author already stored under `client_msg_id`, if any.
@@ -168,9 +251,7 @@ async fn replay(
     }
     let conversation = fetch_conversation(&mut *connection, tenant, stored.conversation_id)
         .await?
-        .ok_or_else(|| {
-            StoreError::Other("a stored message's conversation is missing".into())
-        })?;
+        .ok_or_else(|| StoreError::Other("a stored message's conversation is missing".into()))?;
     Ok(Appended {
         message: stored,
         conversation,
@@ -276,26 +357,8 @@ async fn require_operator(
     }
 }
 
-/// The conversation as the conditional update left it or, when the update matched no row,
-/// why: `NotFound` (not in this tenant) or `WrongState` with the conversation as it is.
-async fn changed_or_why_not(
-    connection: &mut SqliteConnection,
-    tenant: TenantId,
-    conversation: ConversationId,
-    updated: Result<Option<ConversationRow>, sqlx::Error>,
-) -> StoreResult<Conversation> {
-    if let Some(row) = updated.map_err(store_error)? {
-        return Ok(Conversation::try_from(row)?);
-    }
-    match fetch_conversation(&mut *connection, tenant, conversation).await? {
-        Some(current) => Err(StoreError::WrongState {
-            current: Box::new(current),
-        }),
-        None => Err(StoreError::NotFound),
-    }
-}
-
-/// Inserts the message at the conversation's new `last_seq` and returns it as stored.
+/// Inserts the message at the conversation's new `last_seq` and returns it as stored. The
+/// same round trip releases the request's savepoint and opens the next request's.
 async fn insert_message(
     connection: &mut SqliteConnection,
     tenant: TenantId,
@@ -319,7 +382,9 @@ async fn insert_message(
         "INSERT INTO messages \
              (id, tenant_id, conversation_id, seq, kind, author_kind, author_id, author_name, \
               text, event, client_msg_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12); \
+         RELEASE append_request; \
+         SAVEPOINT append_request",
     )
     .bind(stored.id.as_uuid())
     .bind(tenant.as_uuid())

@@ -89,7 +89,10 @@ mod tests {
     fn sqlite_messages_map_to_stable_names() {
         for (message, name) in [
             ("UNIQUE constraint failed: sites.key", "site_key"),
-            ("UNIQUE constraint failed: operators.email", "operator_email"),
+            (
+                "UNIQUE constraint failed: operators.email",
+                "operator_email",
+            ),
             (
                 "UNIQUE constraint failed: operator_sessions.token_hash",
                 "operator_session_token",
@@ -108,7 +111,10 @@ mod tests {
             ),
             ("UNIQUE constraint failed: tenants.id", "tenant_id"),
             ("UNIQUE constraint failed: messages.id", "message_id"),
-            ("UNIQUE constraint failed: sites.tenant_id, sites.id", "site_id"),
+            (
+                "UNIQUE constraint failed: sites.tenant_id, sites.id",
+                "site_id",
+            ),
             ("UNIQUE constraint failed: index 'something_new'", "unique"),
         ] {
             assert_eq!(unique_constraint_name(message), name, "{message}");

@@ -6,7 +6,7 @@
 //!   visitors, sessions), use a small connection pool;
 //! * every conversation write (`append`) goes through one group-commit writer task that
 //!   owns a dedicated connection and commits many appends per transaction
-//!   ([`writer`](crate::writer) explains how);
+//!   (`src/writer.rs` explains how);
 //! * WAL checkpoints run in a background task on a third connection, off the writer's
 //!   path (`wal_autocheckpoint=0` everywhere else), because an inline checkpoint made the
 //!   slowest appends an order of magnitude slower.
@@ -148,6 +148,8 @@ impl SqliteStore {
 
         let pool = SqlitePoolOptions::new()
             .max_connections(options.pool_connections.max(1))
+            // A local file connection does not go stale like a network one; skip the ping.
+            .test_before_acquire(false)
             .connect_with(connect.clone())
             .await
             .map_err(store_error)?;

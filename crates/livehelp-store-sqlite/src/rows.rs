@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use livehelp_domain::{
     BrowserInfo, Conversation, ConversationId, ConversationState, Email, EndReason, Message,
-    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, Role,
-    SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus, Timestamp,
-    Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, Role, SessionId,
+    Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus, Timestamp, Visitor,
+    VisitorId, VisitorName, VisitorSession, VisitorSessionId,
 };
 use livehelp_store::StoreError;
 use sqlx::FromRow;
@@ -335,7 +335,9 @@ impl TryFrom<MessageRow> for Message {
             ("operator", Some(id)) => MessageAuthor::Operator(OperatorId::from_uuid(id)),
             ("system", None) => MessageAuthor::System,
             (kind, id) => {
-                return Err(CorruptRow(format!("message author {kind:?} with id {id:?}")));
+                return Err(CorruptRow(format!(
+                    "message author {kind:?} with id {id:?}"
+                )));
             }
         };
         let event = row
@@ -399,10 +401,16 @@ mod tests {
     #[test]
     fn sub_microsecond_digits_are_truncated_down() {
         let instant = datetime!(2026-11-29 19:07:01.123456789 UTC);
-        assert_eq!(stored_instant(instant), datetime!(2026-11-29 19:07:01.123456 UTC));
+        assert_eq!(
+            stored_instant(instant),
+            datetime!(2026-11-29 19:07:01.123456 UTC)
+        );
         // Before the epoch, "down" is towards the past, so order is kept.
         let before = datetime!(1969-12-31 23:59:59.999999999 UTC);
-        assert_eq!(stored_instant(before), datetime!(1969-12-31 23:59:59.999999 UTC));
+        assert_eq!(
+            stored_instant(before),
+            datetime!(1969-12-31 23:59:59.999999 UTC)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Storage traits for livehelp, one per aggregate, and the [`StoreError`] every backend
 //! returns. Backends live in their own crates (`livehelp-store-sqlite`, later
-//! `livehelp-store-postgres`) and all pass the conformance suite in [`testing`].
+//! `livehelp-store-postgres`) and all pass the conformance suite in the `testing` module (cargo feature `testing`).
 //!
 //! The rule that keeps tenants apart: every method that reads or writes tenant data takes
 //! the [`TenantId`] as its first parameter and scopes its query by it. The only methods
@@ -60,7 +60,10 @@ pub trait EntryStore: Send + Sync {
     /// The site with this public key (any tenant), or `NotFound`.
     async fn fetch_site_by_key(&self, key: &SiteKey) -> StoreResult<Site>;
     /// The visitor session whose token hashes to `token_hash`, or `NotFound`.
-    async fn fetch_visitor_session_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<VisitorSession>;
+    async fn fetch_visitor_session_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> StoreResult<VisitorSession>;
     /// The operator session whose cookie hashes to `token_hash` and that has not expired at
     /// `now`, or `NotFound`.
     async fn fetch_operator_session_by_token(
@@ -96,13 +99,22 @@ pub trait OperatorStore: Send + Sync {
     /// Creates an operator; `Conflict { constraint: "operator_email" }` if the email is taken.
     async fn insert_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()>;
     /// The operator, or `NotFound`.
-    async fn fetch_operator(&self, tenant: TenantId, operator: OperatorId) -> StoreResult<Operator>;
+    async fn fetch_operator(&self, tenant: TenantId, operator: OperatorId)
+    -> StoreResult<Operator>;
     /// The operators of a tenant, oldest first.
     async fn list_operators(&self, tenant: TenantId) -> StoreResult<Vec<Operator>>;
     /// Stores a new login session.
-    async fn insert_operator_session(&self, tenant: TenantId, session: &OperatorSession) -> StoreResult<()>;
+    async fn insert_operator_session(
+        &self,
+        tenant: TenantId,
+        session: &OperatorSession,
+    ) -> StoreResult<()>;
     /// Deletes a login session (logout). Deleting a missing one is not an error.
-    async fn delete_operator_session(&self, tenant: TenantId, session: SessionId) -> StoreResult<()>;
+    async fn delete_operator_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+    ) -> StoreResult<()>;
 }
 
 /// Visitors and their sessions.
@@ -188,7 +200,11 @@ pub trait ConversationStore: Send + Sync {
     /// appends into one transaction (group commit).
     async fn append(&self, tenant: TenantId, request: AppendRequest) -> StoreResult<Appended>;
     /// The conversation, or `NotFound`.
-    async fn fetch_conversation(&self, tenant: TenantId, conversation: ConversationId) -> StoreResult<Conversation>;
+    async fn fetch_conversation(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Conversation>;
     /// The visitor's open (`queued` or `active`) conversation, if any.
     async fn fetch_open_conversation_for_visitor(
         &self,

@@ -96,8 +96,9 @@ impl Config {
     pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
         let mut config = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read configuration file {}", path.display())
+                })?;
                 Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?
             }
             None => Config::default(),
@@ -133,7 +134,10 @@ mod tests {
 
     #[test]
     fn example_file_parses_to_the_defaults() {
-        assert_eq!(Config::from_toml(EXAMPLE).expect("example parses"), Config::default());
+        assert_eq!(
+            Config::from_toml(EXAMPLE).expect("example parses"),
+            Config::default()
+        );
     }
 
     #[test]

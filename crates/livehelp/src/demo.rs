@@ -24,7 +24,10 @@ impl DemoLogin {
     /// The lines printed when the server is ready.
     pub fn banner(&self, base: &str) -> String {
         let password = self.password.clone().unwrap_or_else(|| {
-            format!("(unknown: {} is missing; delete the data dir to start over)", self.credentials_file.display())
+            format!(
+                "(unknown: {} is missing; delete the data dir to start over)",
+                self.credentials_file.display()
+            )
         });
         format!(
             "\nlivehelp demo is ready at {base}\n\
@@ -39,14 +42,27 @@ impl DemoLogin {
 
 /// Creates the demo tenant if absent and returns its login.
 pub async fn ensure(app: &App, data_dir: &Path) -> anyhow::Result<DemoLogin> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let credentials_file = data_dir.join("demo-login.txt");
     if app.find_site(SITE_KEY).await?.is_some() {
-        let password = std::fs::read_to_string(&credentials_file).ok().map(|text| text.trim().to_owned());
-        return Ok(DemoLogin { password, credentials_file });
+        let password = std::fs::read_to_string(&credentials_file)
+            .ok()
+            .map(|text| text.trim().to_owned());
+        return Ok(DemoLogin {
+            password,
+            credentials_file,
+        });
     }
     let now = time::OffsetDateTime::now_utc();
-    let tenant = app.create_tenant(NewTenant { name: "Demo Company".into() }, now).await?;
+    let tenant = app
+        .create_tenant(
+            NewTenant {
+                name: "Demo Company".into(),
+            },
+            now,
+        )
+        .await?;
     app.create_site(
         tenant.id,
         NewSite {
@@ -61,12 +77,20 @@ pub async fn ensure(app: &App, data_dir: &Path) -> anyhow::Result<DemoLogin> {
     let password = random_token()[..20].to_owned();
     app.create_operator(
         tenant.id,
-        NewOperator { email: EMAIL.into(), display_name: "Dana (demo)".into(), role: Role::Admin, password: password.clone() },
+        NewOperator {
+            email: EMAIL.into(),
+            display_name: "Dana (demo)".into(),
+            role: Role::Admin,
+            password: password.clone(),
+        },
         now,
     )
     .await?;
     write_private(&credentials_file, &password)?;
-    Ok(DemoLogin { password: Some(password), credentials_file })
+    Ok(DemoLogin {
+        password: Some(password),
+        credentials_file,
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -75,7 +99,9 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(file, "{contents}").with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

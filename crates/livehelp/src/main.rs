@@ -52,14 +52,17 @@ enum ConfigCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Config { command: ConfigCommand::Default } => {
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;
             init_logging(config.log_format);
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(serve(config, demo))
         }
     }
@@ -69,7 +72,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_store(&config).await?;
     let app = App::new(store, Arc::new(InProcessBus::new()), AppOptions::default());
-    let demo_login = if demo { Some(demo::ensure(&app, &config.data_dir).await?) } else { None };
+    let demo_login = if demo {
+        Some(demo::ensure(&app, &config.data_dir).await?)
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -84,7 +91,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if let Some(login) = demo_login {
         println!("{}", login.banner(&base));
     }
-    server.run_until(shutdown_signal()).await.context("server failed")?;
+    server
+        .run_until(shutdown_signal())
+        .await
+        .context("server failed")?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
@@ -101,13 +111,19 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     };
     if url.starts_with("sqlite:") {
         // `mode=rwc` creates the file when missing, like the default path does.
-        let url = if url.contains('?') { url.clone() } else { format!("{url}?mode=rwc") };
+        let url = if url.contains('?') {
+            url.clone()
+        } else {
+            format!("{url}?mode=rwc")
+        };
         let store = SqliteStore::open_url(&url, SqliteOptions::default())
             .await
             .with_context(|| format!("cannot open database {url}"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH or leave --database-url unset")
+        bail!(
+            "PostgreSQL is not supported by this build yet; use sqlite://PATH or leave --database-url unset"
+        )
     } else {
         bail!("unsupported database URL {url:?}; use sqlite://PATH")
     }
@@ -117,10 +133,15 @@ fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.with_ansi(std::io::stderr().is_terminal()).compact().init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .compact()
+            .init(),
     }
 }
 

@@ -12,21 +12,38 @@ use crate::extract::{ApiJson, OperatorSession, SESSION_COOKIE};
 use crate::{ApiError, AppState};
 
 /// Checks email and password; on success sets the session cookie.
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> Result<Response, ApiError> {
-    let outcome = state.app.login(&body.email, &body.password, time::OffsetDateTime::now_utc()).await?;
-    let cookie = session_cookie(&outcome.token, outcome.max_age_seconds, state.options.secure_cookies);
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let outcome = state
+        .app
+        .login(&body.email, &body.password, time::OffsetDateTime::now_utc())
+        .await?;
+    let cookie = session_cookie(
+        &outcome.token,
+        outcome.max_age_seconds,
+        state.options.secure_cookies,
+    );
     let mut response = Json(login_response(&outcome.operator)).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
 /// Ends the current session and clears the cookie.
-pub async fn logout(State(state): State<AppState>, session: OperatorSession) -> Result<Response, ApiError> {
-    state.app.logout(&session.operator, session.session_id).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    session: OperatorSession,
+) -> Result<Response, ApiError> {
+    state
+        .app
+        .logout(&session.operator, session.session_id)
+        .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie("", 0, state.options.secure_cookies));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie("", 0, state.options.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -46,7 +63,10 @@ fn login_response(operator: &OperatorPrincipal) -> LoginResponse {
 
 fn session_cookie(token: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let value = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let value = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    );
     // The token is hex and the rest is ASCII, so this is always a valid header value.
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("lh_session=; Max-Age=0"))
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("lh_session=; Max-Age=0"))
 }

@@ -27,7 +27,13 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
         .map_err(|_| ApiError::new(ErrorCode::Internal, "metrics encoding failed"))?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body))
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    ))
 }
 
 /// Any unknown path: a JSON 404.

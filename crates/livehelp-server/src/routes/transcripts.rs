@@ -45,14 +45,26 @@ pub async fn get(
                 let when = message.created_at.format(&Rfc3339).unwrap_or_default();
                 let who = match message.kind {
                     MessageKind::System => "*".to_owned(),
-                    MessageKind::Whisper => format!("{} (whisper)", message.author_name.as_deref().unwrap_or("operator")),
-                    MessageKind::Visitor => message.author_name.clone().unwrap_or_else(|| "Visitor".into()),
-                    MessageKind::Operator => message.author_name.clone().unwrap_or_else(|| "Operator".into()),
+                    MessageKind::Whisper => format!(
+                        "{} (whisper)",
+                        message.author_name.as_deref().unwrap_or("operator")
+                    ),
+                    MessageKind::Visitor => message
+                        .author_name
+                        .clone()
+                        .unwrap_or_else(|| "Visitor".into()),
+                    MessageKind::Operator => message
+                        .author_name
+                        .clone()
+                        .unwrap_or_else(|| "Operator".into()),
                 };
                 text.push_str(&format!("[{when}] {who}: {}\n", message.text));
             }
             Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
         }
-        Some(other) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("unknown format {other:?}; use json or txt"))),
+        Some(other) => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("unknown format {other:?}; use json or txt"),
+        )),
     }
 }

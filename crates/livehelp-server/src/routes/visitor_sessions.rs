@@ -19,7 +19,13 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<VisitorSessionResponse>), ApiError> {
     let issued = state
         .app
-        .create_visitor_session(&site_key, origin(&headers), body.name, browser, time::OffsetDateTime::now_utc())
+        .create_visitor_session(
+            &site_key,
+            origin(&headers),
+            body.name,
+            browser,
+            time::OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -16,7 +16,8 @@ use livehelp_app::{App, AppError, Principal};
 use livehelp_bus::{BusEvent, BusItem, Topic};
 use livehelp_domain::{Conversation, ConversationId, ConversationState, Message, MessageAuthor};
 use livehelp_protocol::{
-    ClientFrame, ErrorCode, HARD_FRAME_LIMIT, PROTOCOL_VERSION, ParticipantDto, SOFT_FRAME_LIMIT, ServerFrame,
+    ClientFrame, ErrorCode, HARD_FRAME_LIMIT, PROTOCOL_VERSION, ParticipantDto, SOFT_FRAME_LIMIT,
+    ServerFrame,
 };
 use livehelp_store::Appended;
 use tokio::sync::mpsc;
@@ -35,8 +36,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// What the reader asks the writer to do.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// Send a frame.
-    Frame(ServerFrame),
+    /// Send a frame, already encoded as JSON text.
+    Frame(String),
     /// Send a WebSocket ping.
     Ping,
     /// Send a close frame with this code and reason, then stop.
@@ -53,7 +54,11 @@ where
         Principal::Visitor(_) => "visitor",
         Principal::Operator(_) => "operator",
     };
-    let gauge = state.metrics.ws_connections.get_or_create(&vec![("role", role.to_owned())]).clone();
+    let gauge = state
+        .metrics
+        .ws_connections
+        .get_or_create(&vec![("role", role.to_owned())])
+        .clone();
     gauge.inc();
     let (out, outgoing) = mpsc::channel(OUTGOING_CAPACITY);
     let writer = tokio::spawn(write_loop(sink, outgoing));
@@ -142,11 +147,17 @@ impl Connection {
         let (you, conversations) = match &self.principal {
             Principal::Visitor(visitor) => {
                 let open = self.app.open_conversation(visitor).await;
-                let you = ParticipantDto { id: visitor.visitor_id.as_uuid(), name: visitor.name.clone() };
+                let you = ParticipantDto {
+                    id: visitor.visitor_id.as_uuid(),
+                    name: visitor.name.clone(),
+                };
                 (you, open.map(|open| open.into_iter().collect::<Vec<_>>()))
             }
             Principal::Operator(operator) => {
-                let you = ParticipantDto { id: operator.operator_id.as_uuid(), name: Some(operator.display_name.clone()) };
+                let you = ParticipantDto {
+                    id: operator.operator_id.as_uuid(),
+                    name: Some(operator.display_name.clone()),
+                };
                 (you, self.app.active_conversations(operator).await)
             }
         };
@@ -154,7 +165,9 @@ impl Connection {
             Ok(conversations) => conversations,
             Err(error) => {
                 self.app_error(error, None).await?;
-                return self.send_raw(Outgoing::Close(1011, "could not load conversations")).await;
+                return self
+                    .send_raw(Outgoing::Close(1011, "could not load conversations"))
+                    .await;
             }
         };
         let role = match self.principal {
@@ -178,10 +191,15 @@ impl Connection {
     }
 
     async fn send_queue(&mut self) -> Result<(), Stop> {
-        let Principal::Operator(operator) = &self.principal else { return Ok(()) };
+        let Principal::Operator(operator) = &self.principal else {
+            return Ok(());
+        };
         match self.app.queue(operator).await {
             Ok(queue) => {
-                self.send(ServerFrame::Queue { conversations: queue.iter().map(convert::conversation).collect() }).await
+                self.send(ServerFrame::Queue {
+                    conversations: queue.iter().map(convert::conversation).collect(),
+                })
+                .await
             }
             Err(error) => self.app_error(error, None).await,
         }
@@ -191,12 +209,23 @@ impl Connection {
     async fn on_text(&mut self, text: &str) -> Result<bool, Stop> {
         self.state.metrics.frames_received.inc();
         if text.len() > HARD_FRAME_LIMIT {
-            self.error(ErrorCode::FrameTooLarge, "frame over the hard size limit; closing", None).await?;
-            self.send_raw(Outgoing::Close(1008, "frame too large")).await?;
+            self.error(
+                ErrorCode::FrameTooLarge,
+                "frame over the hard size limit; closing",
+                None,
+            )
+            .await?;
+            self.send_raw(Outgoing::Close(1008, "frame too large"))
+                .await?;
             return Ok(false);
         }
         if text.len() > SOFT_FRAME_LIMIT {
-            self.error(ErrorCode::FrameTooLarge, &format!("frame over {SOFT_FRAME_LIMIT} bytes"), None).await?;
+            self.error(
+                ErrorCode::FrameTooLarge,
+                &format!("frame over {SOFT_FRAME_LIMIT} bytes"),
+                None,
+            )
+            .await?;
             return Ok(true);
         }
         let frame = match ClientFrame::parse(text) {
@@ -227,35 +256,85 @@ impl Connection {
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
             }
-            ClientFrame::SendMessage { client_msg_id, conversation_id, text } => {
+            ClientFrame::SendMessage {
+                client_msg_id,
+                conversation_id,
+                text,
+            } => {
                 let appended = self
                     .app
-                    .send_message(&self.principal, ConversationId::from_uuid(conversation_id), client_msg_id, text, now)
+                    .send_message(
+                        &self.principal,
+                        ConversationId::from_uuid(conversation_id),
+                        client_msg_id,
+                        text,
+                        now,
+                    )
                     .await?;
                 self.ack(client_msg_id, &appended).await?;
             }
-            ClientFrame::Typing { conversation_id, is_typing } => {
-                self.app.typing(&self.principal, ConversationId::from_uuid(conversation_id), is_typing).await?;
+            ClientFrame::Typing {
+                conversation_id,
+                is_typing,
+            } => {
+                self.app
+                    .typing(
+                        &self.principal,
+                        ConversationId::from_uuid(conversation_id),
+                        is_typing,
+                    )
+                    .await?;
             }
-            ClientFrame::Accept { client_msg_id, conversation_id } => {
+            ClientFrame::Accept {
+                client_msg_id,
+                conversation_id,
+            } => {
                 let Principal::Operator(operator) = &self.principal else {
                     return Err(AppError::Forbidden("only operators accept chats").into());
                 };
-                let appended = self.app.accept(operator, ConversationId::from_uuid(conversation_id), client_msg_id, now).await?;
+                let appended = self
+                    .app
+                    .accept(
+                        operator,
+                        ConversationId::from_uuid(conversation_id),
+                        client_msg_id,
+                        now,
+                    )
+                    .await?;
                 self.ack(client_msg_id, &appended).await?;
-                let delivered = self.followed.get(&appended.conversation.id).copied().unwrap_or(0);
+                let delivered = self
+                    .followed
+                    .get(&appended.conversation.id)
+                    .copied()
+                    .unwrap_or(0);
                 self.follow(appended.conversation.id, delivered).await?;
             }
-            ClientFrame::EndChat { client_msg_id, conversation_id } => {
-                let appended =
-                    self.app.end_chat(&self.principal, ConversationId::from_uuid(conversation_id), client_msg_id, now).await?;
+            ClientFrame::EndChat {
+                client_msg_id,
+                conversation_id,
+            } => {
+                let appended = self
+                    .app
+                    .end_chat(
+                        &self.principal,
+                        ConversationId::from_uuid(conversation_id),
+                        client_msg_id,
+                        now,
+                    )
+                    .await?;
                 self.ack(client_msg_id, &appended).await?;
             }
-            ClientFrame::Resume { conversation_id, after_seq } => {
+            ClientFrame::Resume {
+                conversation_id,
+                after_seq,
+            } => {
                 if after_seq < 0 {
-                    return Err(AppError::InvalidRequest("after_seq must be 0 or more".into()).into());
+                    return Err(
+                        AppError::InvalidRequest("after_seq must be 0 or more".into()).into(),
+                    );
                 }
-                self.follow(ConversationId::from_uuid(conversation_id), after_seq).await?;
+                self.follow(ConversationId::from_uuid(conversation_id), after_seq)
+                    .await?;
             }
             ClientFrame::Ping {} => self.send(ServerFrame::Pong {}).await?,
         }
@@ -265,21 +344,39 @@ impl Connection {
     /// Starts (or restarts) following a conversation from `after_seq`: subscribe first,
     /// then replay from the store, so nothing committed in between is missed. Ends with
     /// `resumed`.
-    async fn follow(&mut self, conversation_id: ConversationId, after_seq: i64) -> Result<(), FrameFailure> {
+    async fn follow(
+        &mut self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+    ) -> Result<(), FrameFailure> {
         let conversation = self.app.follow(&self.principal, conversation_id).await?;
-        self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id)).await;
+        self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id))
+            .await;
         self.followed.insert(conversation.id, after_seq);
         self.catch_up(conversation.id).await?;
-        let last_seq = self.followed.get(&conversation.id).copied().unwrap_or(after_seq);
-        self.send(ServerFrame::Resumed { conversation_id: conversation.id.as_uuid(), last_seq }).await?;
+        let last_seq = self
+            .followed
+            .get(&conversation.id)
+            .copied()
+            .unwrap_or(after_seq);
+        self.send(ServerFrame::Resumed {
+            conversation_id: conversation.id.as_uuid(),
+            last_seq,
+        })
+        .await?;
         Ok(())
     }
 
     /// Sends every stored message after the last delivered one.
     async fn catch_up(&mut self, conversation_id: ConversationId) -> Result<(), FrameFailure> {
         loop {
-            let Some(&delivered) = self.followed.get(&conversation_id) else { return Ok(()) };
-            let page = self.app.messages_after(&self.principal, conversation_id, delivered).await?;
+            let Some(&delivered) = self.followed.get(&conversation_id) else {
+                return Ok(());
+            };
+            let page = self
+                .app
+                .messages_after(&self.principal, conversation_id, delivered)
+                .await?;
             for message in &page.messages {
                 self.send_message(message).await?;
             }
@@ -297,7 +394,15 @@ impl Connection {
         };
         let result = match (&*event, topic) {
             (BusEvent::Message(message), Topic::Conversation(..)) => self.on_message(message).await,
-            (BusEvent::Typing { conversation_id, author, author_name, is_typing }, Topic::Conversation(..)) => {
+            (
+                BusEvent::Typing {
+                    conversation_id,
+                    author,
+                    author_name,
+                    is_typing,
+                },
+                Topic::Conversation(..),
+            ) => {
                 if self.followed.contains_key(conversation_id) && !self.is_me(*author) {
                     self.send(ServerFrame::Typing {
                         conversation_id: conversation_id.as_uuid(),
@@ -310,7 +415,9 @@ impl Connection {
                     Ok(())
                 }
             }
-            (BusEvent::Conversation(conversation), topic) => self.on_conversation(conversation, topic).await,
+            (BusEvent::Conversation(conversation), topic) => {
+                self.on_conversation(conversation, topic).await
+            }
             _ => Ok(()),
         };
         match result {
@@ -321,7 +428,9 @@ impl Connection {
     }
 
     async fn on_message(&mut self, message: &Message) -> Result<(), FrameFailure> {
-        let Some(&delivered) = self.followed.get(&message.conversation_id) else { return Ok(()) };
+        let Some(&delivered) = self.followed.get(&message.conversation_id) else {
+            return Ok(());
+        };
         if message.seq <= delivered {
             return Ok(());
         }
@@ -335,24 +444,38 @@ impl Connection {
         self.catch_up(message.conversation_id).await
     }
 
-    async fn on_conversation(&mut self, conversation: &Conversation, topic: Topic) -> Result<(), FrameFailure> {
+    async fn on_conversation(
+        &mut self,
+        conversation: &Conversation,
+        topic: Topic,
+    ) -> Result<(), FrameFailure> {
         match (&self.principal, topic) {
-            (Principal::Visitor(_), Topic::Conversation(..)) if self.followed.contains_key(&conversation.id) => {
+            (Principal::Visitor(_), Topic::Conversation(..))
+                if self.followed.contains_key(&conversation.id) =>
+            {
                 self.send_conversation(conversation).await?;
             }
             (Principal::Operator(_), Topic::Queue(_)) => {
                 self.send_conversation(conversation).await?;
-                if conversation.state == ConversationState::Ended && self.followed.contains_key(&conversation.id) {
+                if conversation.state == ConversationState::Ended
+                    && self.followed.contains_key(&conversation.id)
+                {
                     // Deliver the final messages, then stop following.
                     self.catch_up(conversation.id).await?;
                     self.followed.remove(&conversation.id);
-                    self.subscriptions.remove(&Topic::Conversation(conversation.tenant_id, conversation.id));
+                    self.subscriptions.remove(&Topic::Conversation(
+                        conversation.tenant_id,
+                        conversation.id,
+                    ));
                 }
             }
             (Principal::Operator(operator), Topic::Operator(..)) => {
                 // Accepted in another tab of the same operator: follow it here too.
                 let mine = conversation.operator_id == Some(operator.operator_id);
-                if mine && conversation.state == ConversationState::Active && !self.followed.contains_key(&conversation.id) {
+                if mine
+                    && conversation.state == ConversationState::Active
+                    && !self.followed.contains_key(&conversation.id)
+                {
                     self.follow(conversation.id, 0).await?;
                 }
             }
@@ -385,20 +508,28 @@ impl Connection {
     fn is_me(&self, author: MessageAuthor) -> bool {
         match (&self.principal, author) {
             (Principal::Visitor(visitor), MessageAuthor::Visitor(id)) => visitor.visitor_id == id,
-            (Principal::Operator(operator), MessageAuthor::Operator(id)) => operator.operator_id == id,
+            (Principal::Operator(operator), MessageAuthor::Operator(id)) => {
+                operator.operator_id == id
+            }
             _ => false,
         }
     }
 
     async fn send_conversation(&mut self, conversation: &Conversation) -> Result<(), FrameFailure> {
         let view = self.app.view(conversation.clone()).await?;
-        self.send(ServerFrame::Conversation { conversation: convert::conversation(&view) }).await?;
+        self.send(ServerFrame::Conversation {
+            conversation: convert::conversation(&view),
+        })
+        .await?;
         Ok(())
     }
 
     async fn send_message(&mut self, message: &Message) -> Result<(), Stop> {
         self.state.metrics.messages_delivered.inc();
-        self.send(ServerFrame::Message { message: convert::message(message) }).await
+        self.send(ServerFrame::Message {
+            message: convert::message(message),
+        })
+        .await
     }
 
     async fn ack(&mut self, client_msg_id: Uuid, appended: &Appended) -> Result<(), Stop> {
@@ -414,18 +545,36 @@ impl Connection {
         .await
     }
 
-    async fn app_error(&mut self, error: AppError, client_msg_id: Option<Uuid>) -> Result<(), Stop> {
+    async fn app_error(
+        &mut self,
+        error: AppError,
+        client_msg_id: Option<Uuid>,
+    ) -> Result<(), Stop> {
         let error = ApiError::from(error);
         self.error(error.code, &error.message, client_msg_id).await
     }
 
-    async fn error(&mut self, code: ErrorCode, message: &str, client_msg_id: Option<Uuid>) -> Result<(), Stop> {
-        self.state.metrics.frame_errors.get_or_create(&vec![("code", code.as_str().to_owned())]).inc();
-        self.send(ServerFrame::Error { code, message: message.to_owned(), client_msg_id }).await
+    async fn error(
+        &mut self,
+        code: ErrorCode,
+        message: &str,
+        client_msg_id: Option<Uuid>,
+    ) -> Result<(), Stop> {
+        self.state
+            .metrics
+            .frame_errors
+            .get_or_create(&vec![("code", code.as_str().to_owned())])
+            .inc();
+        self.send(ServerFrame::Error {
+            code,
+            message: message.to_owned(),
+            client_msg_id,
+        })
+        .await
     }
 
     async fn send(&mut self, frame: ServerFrame) -> Result<(), Stop> {
-        self.send_raw(Outgoing::Frame(frame)).await
+        self.send_raw(Outgoing::Frame(frame.to_json())).await
     }
 
     async fn send_raw(&mut self, outgoing: Outgoing) -> Result<(), Stop> {
@@ -457,10 +606,13 @@ where
 {
     while let Some(item) = outgoing.recv().await {
         let result = match item {
-            Outgoing::Frame(frame) => sink.send(WsMessage::Text(Utf8Bytes::from(frame.to_json()))).await,
+            Outgoing::Frame(frame) => sink.send(WsMessage::Text(Utf8Bytes::from(frame))).await,
             Outgoing::Ping => sink.send(WsMessage::Ping(Default::default())).await,
             Outgoing::Close(code, reason) => {
-                let close = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                let close = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
                 let _ = sink.send(WsMessage::Close(Some(close))).await;
                 break;
             }

@@ -5,6 +5,7 @@
 
 mod connection;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -38,7 +39,7 @@ pub async fn visitor(
     State(state): State<AppState>,
     Query(query): Query<VisitorQuery>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let token = query
         .token
@@ -55,21 +56,37 @@ pub async fn operator(
     State(state): State<AppState>,
     headers: HeaderMap,
     session: OperatorSession,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     if let Some(origin) = origin(&headers) {
-        let host = headers.get(axum::http::header::HOST).and_then(|value| value.to_str().ok());
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok());
         let origin_host = origin.split_once("://").map(|(_, rest)| rest);
         if host.is_none() || origin_host != host {
-            return Err(ApiError::new(ErrorCode::OriginNotAllowed, "operator sockets must come from this server's own pages"));
+            return Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
+                "operator sockets must come from this server's own pages",
+            ));
         }
     }
     upgrade_with(state, upgrade, Principal::Operator(session.operator))
 }
 
-fn upgrade_with(state: AppState, upgrade: WebSocketUpgrade, principal: Principal) -> Result<Response, ApiError> {
+/// Checks are done in this order: credentials, then the upgrade request itself, so a
+/// client with a bad token learns that first.
+fn upgrade_with(
+    state: AppState,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    principal: Principal,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade
+        .map_err(|rejection| ApiError::new(ErrorCode::InvalidRequest, rejection.body_text()))?;
     if *state.shutdown.borrow() {
-        return Err(ApiError::new(ErrorCode::Unavailable, "server is shutting down"));
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "server is shutting down",
+        ));
     }
     let permit = state
         .connection_permits

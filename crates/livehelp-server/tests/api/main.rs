@@ -1,0 +1,10 @@
+//! HTTP and WebSocket integration tests: each starts a real server on a free port (SQLite
+//! in a temp dir, in-process bus) and talks to it with a real WebSocket client.
+
+mod cases;
+mod client;
+mod conversation;
+mod frames;
+mod helpers;
+mod rest;
+mod tenancy;

@@ -1,0 +1,119 @@
+//! Runs the backend-neutral conformance suite (`livehelp_store::testing`) against
+//! `SqliteStore`: every check on its own fresh database file in a temp dir, and then all
+//! of them together on one shared database.
+
+use std::sync::Arc;
+
+use livehelp_store::testing;
+use livehelp_store::{ConversationStore, Store};
+use livehelp_store_sqlite::{SqliteOptions, SqliteStore};
+use tempfile::TempDir;
+
+/// A new store on a new file; keep the `TempDir` alive as long as the store.
+async fn fresh_store() -> (TempDir, Arc<SqliteStore>) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = SqliteStore::open(
+        &dir.path().join("livehelp.sqlite"),
+        SqliteOptions::default(),
+    )
+    .await
+    .expect("the store opens");
+    (dir, Arc::new(store))
+}
+
+/// Runs one suite check on a fresh store, then closes it.
+async fn check<F, Fut>(suite_check: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (_dir, store) = fresh_store().await;
+    suite_check(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_checks_share_one_store() {
+    let (_dir, store) = fresh_store().await;
+    testing::run_all(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_assigns_gapless_seq() {
+    check(testing::append_assigns_gapless_seq).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_is_idempotent() {
+    check(testing::append_is_idempotent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_msg_id_reuse_is_refused() {
+    check(testing::client_msg_id_reuse_is_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn open_gives_one_conversation_per_visitor() {
+    check(testing::open_gives_one_conversation_per_visitor).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_race_has_one_winner() {
+    check(testing::accept_race_has_one_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ended_conversation_refuses_writes() {
+    check(testing::ended_conversation_refuses_writes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_writes_need_the_owner() {
+    check(testing::operator_writes_need_the_owner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_are_isolated() {
+    check(testing::tenants_are_isolated).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_messages_pages() {
+    check(testing::list_messages_pages).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_and_operator_lists() {
+    check(testing::queue_and_operator_lists).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entities_round_trip() {
+    check(testing::entities_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_and_messages_round_trip() {
+    check(testing::conversation_and_messages_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn message_text_round_trips_byte_for_byte() {
+    check(testing::message_text_round_trips_byte_for_byte).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entry_lookups_and_conflicts() {
+    check(testing::entry_lookups_and_conflicts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_operator_sessions_are_not_returned() {
+    check(testing::expired_operator_sessions_are_not_returned).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn close_answers_queued_appends_then_refuses() {
+    check(testing::close_answers_queued_appends_then_refuses).await;
+}
