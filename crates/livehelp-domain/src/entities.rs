@@ -116,8 +116,49 @@ pub struct Operator {
     pub password_hash: String,
     /// A disabled operator cannot log in.
     pub disabled: bool,
+    /// Availability chosen by the operator; kept across reconnects.
+    pub status: OperatorStatus,
     /// When it was created.
     pub created_at: Timestamp,
+}
+
+/// An operator's chosen availability. Whether they are connected at all is separate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OperatorStatus {
+    /// Takes new chats.
+    #[default]
+    Online,
+    /// Connected but takes no new chats.
+    Away,
+}
+
+impl OperatorStatus {
+    /// The stable name used in storage and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorStatus::Online => "online",
+            OperatorStatus::Away => "away",
+        }
+    }
+
+    /// Parses a stable name back.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "online" => Some(OperatorStatus::Online),
+            "away" => Some(OperatorStatus::Away),
+            _ => None,
+        }
+    }
+}
+
+/// A page of a tenant's site, as reported by the widget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRef {
+    /// Address, without query string or fragment unless the tenant allows them; at most
+    /// 2,048 bytes.
+    pub url: String,
+    /// Document title, at most 512 bytes.
+    pub title: Option<String>,
 }
 
 /// A person browsing a tenant's site. Anonymous unless they give details.
@@ -160,8 +201,12 @@ pub struct VisitorSession {
     pub token_hash: [u8; 32],
     /// IP and User-Agent at creation.
     pub browser: BrowserInfo,
+    /// The page the visitor was last seen on, if the widget reported one.
+    pub current_page: Option<PageRef>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// When the visitor was last active in this session (creation, connect, page view).
+    pub last_seen_at: Timestamp,
 }
 
 /// An operator's login session, behind an HttpOnly cookie.

@@ -12,7 +12,8 @@ pub mod text;
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
 pub use entities::{
     BrowserInfo, Conversation, Message, MessageAuthor, MessageKind, NewMessage, Operator,
-    OperatorSession, Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
+    OperatorSession, OperatorStatus, PageRef, Role, Site, SystemEvent, Tenant, TenantStatus,
+    Visitor, VisitorSession,
 };
 pub use ids::{
     ConversationId, MessageId, OperatorId, SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,

@@ -11,8 +11,8 @@
 use async_trait::async_trait;
 use livehelp_domain::{
     Conversation, ConversationId, Email, EndReason, Message, NewMessage, Operator, OperatorId,
-    OperatorSession, SessionId, Site, SiteKey, Tenant, TenantId, Timestamp, Visitor, VisitorId,
-    VisitorSession,
+    OperatorSession, OperatorStatus, PageRef, SessionId, Site, SiteKey, Tenant, TenantId,
+    Timestamp, Visitor, VisitorId, VisitorSession, VisitorSessionId,
 };
 use thiserror::Error;
 
@@ -115,6 +115,13 @@ pub trait OperatorStore: Send + Sync {
         tenant: TenantId,
         session: SessionId,
     ) -> StoreResult<()>;
+    /// Sets an operator's availability; `NotFound` for an unknown operator.
+    async fn update_operator_status(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+        status: OperatorStatus,
+    ) -> StoreResult<()>;
 }
 
 /// Visitors and their sessions.
@@ -129,6 +136,41 @@ pub trait VisitorStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The visitor, or `NotFound`.
     async fn fetch_visitor(&self, tenant: TenantId, visitor: VisitorId) -> StoreResult<Visitor>;
+    /// The visitor's most recently active session (greatest `last_seen_at`), or `NotFound`.
+    async fn fetch_latest_visitor_session(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+    ) -> StoreResult<VisitorSession>;
+    /// Records the page a visitor session is on and marks it seen at `now`. `NotFound`
+    /// for an unknown session.
+    async fn update_visitor_session_page(
+        &self,
+        tenant: TenantId,
+        session: VisitorSessionId,
+        page: &PageRef,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Marks a visitor session seen at `now` (a reconnect); `NotFound` for an unknown one.
+    async fn touch_visitor_session(
+        &self,
+        tenant: TenantId,
+        session: VisitorSessionId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+}
+
+/// Which conversations [`ConversationStore::list_conversations`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationQuery {
+    /// Only this state, or all.
+    pub state: Option<livehelp_domain::ConversationState>,
+    /// Only this visitor's, or everyone's.
+    pub visitor: Option<VisitorId>,
+    /// Keyset cursor: only conversations strictly older than this `(created_at, id)`.
+    pub before: Option<(Timestamp, ConversationId)>,
+    /// At most this many (the caller caps it, e.g. at 200).
+    pub limit: u32,
 }
 
 /// What an append does to its conversation besides adding the message. The store applies
@@ -219,6 +261,19 @@ pub trait ConversationStore: Send + Sync {
         tenant: TenantId,
         operator: OperatorId,
     ) -> StoreResult<Vec<Conversation>>;
+    /// Conversations of the tenant matching `query`, newest first (by `created_at`, then
+    /// id, both descending).
+    async fn list_conversations(
+        &self,
+        tenant: TenantId,
+        query: &ConversationQuery,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// How many conversations the visitor has had (any state).
+    async fn count_conversations_for_visitor(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+    ) -> StoreResult<u64>;
     /// Messages of a conversation with `seq > after_seq`, in `seq` order, at most `limit`.
     /// An unknown conversation (or another tenant's) gives `NotFound`.
     async fn list_messages(
