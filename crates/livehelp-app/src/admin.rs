@@ -128,6 +128,7 @@ impl App {
             role: input.role,
             password_hash,
             disabled: false,
+            status: livehelp_domain::OperatorStatus::Online,
             created_at: now,
         };
         self.store.insert_operator(tenant, &operator).await?;

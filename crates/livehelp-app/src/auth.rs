@@ -81,7 +81,7 @@ impl App {
         &self,
         site_key: &str,
         origin: Option<&str>,
-        name: Option<String>,
+        details: crate::NewVisitorSession,
         browser: BrowserInfo,
         now: OffsetDateTime,
     ) -> Result<IssuedVisitorSession, AppError> {
@@ -99,7 +99,11 @@ impl App {
         if tenant.status == TenantStatus::Suspended {
             return Err(AppError::TenantSuspended);
         }
-        let name = VisitorName::parse_optional(name)?;
+        let name = VisitorName::parse_optional(details.name)?;
+        let current_page = match details.page_url {
+            Some(url) => Some(crate::visitors::page_ref(&url, details.page_title)?),
+            None => None,
+        };
         let visitor = Visitor {
             id: VisitorId::new(),
             tenant_id: site.tenant_id,
@@ -118,7 +122,9 @@ impl App {
                 ip: browser.ip,
                 user_agent: browser.user_agent.map(|agent| truncate_utf8(agent, 512)),
             },
+            current_page,
             created_at: now,
+            last_seen_at: now,
         };
         self.store
             .insert_visitor(site.tenant_id, &visitor, &session)

@@ -19,6 +19,9 @@ use crate::{App, AppError, OperatorPrincipal, Principal, VisitorPrincipal};
 /// Most messages returned by one read (resume replays page through larger gaps).
 pub const PAGE_LIMIT: u32 = 500;
 
+/// Most conversations one list request returns.
+pub const MAX_LIST_LIMIT: u32 = 200;
+
 /// A conversation with what a client needs to show it: the visitor's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationView {
@@ -334,6 +337,39 @@ impl App {
             conversation,
             messages,
         })
+    }
+
+    /// The tenant's conversations, newest first, at most `limit` (capped at
+    /// [`MAX_LIST_LIMIT`]), optionally of one state and older than a cursor. Returns the
+    /// page and the cursor of the next one (when the page is full).
+    pub async fn list_conversations(
+        &self,
+        operator: &OperatorPrincipal,
+        state: Option<ConversationState>,
+        before: Option<(OffsetDateTime, ConversationId)>,
+        limit: u32,
+    ) -> Result<
+        (
+            Vec<ConversationView>,
+            Option<(OffsetDateTime, ConversationId)>,
+        ),
+        AppError,
+    > {
+        let limit = limit.clamp(1, MAX_LIST_LIMIT);
+        let query = livehelp_store::ConversationQuery {
+            state,
+            visitor: None,
+            before,
+            limit,
+        };
+        let conversations = self
+            .store
+            .list_conversations(operator.tenant_id, &query)
+            .await?;
+        let next = (conversations.len() == limit as usize)
+            .then(|| conversations.last().map(|last| (last.created_at, last.id)))
+            .flatten();
+        Ok((self.views(conversations).await?, next))
     }
 
     /// The tenant's queue, oldest first.

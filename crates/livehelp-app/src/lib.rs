@@ -6,8 +6,10 @@
 
 mod admin;
 mod auth;
+pub mod browser;
 mod chat;
 mod error;
+mod visitors;
 
 use std::sync::Arc;
 
@@ -17,8 +19,9 @@ use livehelp_store::Store;
 
 pub use admin::{NewOperator, NewSite, NewTenant};
 pub use auth::{IssuedVisitorSession, LoginOutcome, hash_password, random_token, token_hash};
-pub use chat::{ConversationView, MessagePage, PAGE_LIMIT, Transcript};
+pub use chat::{ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, Transcript};
 pub use error::AppError;
+pub use visitors::{NewVisitorSession, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.
 #[derive(Clone)]
@@ -26,6 +29,7 @@ pub struct App {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     options: AppOptions,
+    user_agents: Arc<browser::UserAgentParser>,
 }
 
 /// Tunables of the use cases.
@@ -97,6 +101,7 @@ impl App {
             store,
             bus,
             options,
+            user_agents: Arc::default(),
         }
     }
 

@@ -58,6 +58,19 @@ pub enum ClientFrame {
     },
     /// Keep-alive; answered with `pong`.
     Ping {},
+    /// Visitor: the page they are on now (not stored as history; not acknowledged).
+    PageView {
+        /// Page address; query string and fragment are dropped by the server.
+        url: String,
+        /// Document title.
+        #[serde(default)]
+        title: Option<String>,
+    },
+    /// Operator: set availability, `online` or `away`. Answered with `status`.
+    SetStatus {
+        /// `online` or `away`.
+        status: String,
+    },
 }
 
 /// Why a client frame could not be parsed.
@@ -71,7 +84,7 @@ pub struct FrameError {
 
 impl ClientFrame {
     /// The frame type names this server understands.
-    pub const TYPES: [&'static str; 7] = [
+    pub const TYPES: [&'static str; 9] = [
         "start_chat",
         "send_message",
         "typing",
@@ -79,6 +92,8 @@ impl ClientFrame {
         "end_chat",
         "resume",
         "ping",
+        "page_view",
+        "set_status",
     ];
 
     /// Parses one text frame.
@@ -224,6 +239,9 @@ pub enum ServerFrame {
         /// Visitor: their open conversation, if any. Operator: their active conversations.
         /// The client sends `resume` for each it wants to follow.
         conversations: Vec<ConversationDto>,
+        /// Operator: their saved availability (`online` or `away`); absent for visitors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
     },
     /// A client frame with a `client_msg_id` is durably committed. Sent again, with the
     /// same contents, for a repeated `client_msg_id`.
@@ -280,6 +298,11 @@ pub enum ServerFrame {
     },
     /// Answer to `ping`.
     Pong {},
+    /// Operator: availability after `set_status`.
+    Status {
+        /// `online` or `away`.
+        status: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for ErrorCode {
@@ -294,7 +317,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 
 impl ServerFrame {
     /// The frame type names the server sends, for documentation checks.
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 10] = [
         "hello",
         "ack",
         "message",
@@ -304,6 +327,7 @@ impl ServerFrame {
         "resumed",
         "error",
         "pong",
+        "status",
     ];
 
     /// Encodes the frame as JSON text.
@@ -378,7 +402,19 @@ mod tests {
                 after_seq: 3,
             },
             ClientFrame::Ping {},
+            ClientFrame::PageView {
+                url: "https://a.test/".into(),
+                title: None,
+            },
+            ClientFrame::SetStatus {
+                status: "away".into(),
+            },
         ];
+        assert_eq!(
+            frames.len(),
+            ClientFrame::TYPES.len(),
+            "every frame type is listed"
+        );
         for (frame, name) in frames.iter().zip(ClientFrame::TYPES) {
             let json = serde_json::to_string(frame).expect("encodes");
             assert!(json.contains(&format!("\"type\":\"{name}\"")), "{json}");

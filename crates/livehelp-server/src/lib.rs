@@ -5,6 +5,7 @@
 //! Only this crate knows HTTP: handlers parse requests, call `livehelp-app`, and map the
 //! answers with [`convert`] and [`ApiError`].
 
+mod assets;
 pub mod convert;
 pub mod error;
 mod extract;
@@ -18,10 +19,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use livehelp_app::App;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 pub use state::{AppState, Metrics, ServerOptions};
@@ -31,25 +36,65 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Builds the router with every route of API v1 and the health endpoints.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::metrics))
+    // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
+    // cookies are involved; the site's allowed-origins check happens in the handlers).
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(std::time::Duration::from_secs(600));
+    let widget_api = Router::new()
+        .route(
+            "/api/v1/sites/{site_key}/widget-config",
+            get(routes::widget::config),
+        )
         .route(
             "/api/v1/sites/{site_key}/visitor-sessions",
             post(routes::visitor_sessions::create),
         )
+        .route("/api/v1/visitor-session", get(routes::widget::visitor_self))
+        .layer(cors);
+    let assets = Router::new()
+        .route("/", get(assets::root))
+        .route("/widget.js", get(assets::widget_loader))
+        .route("/widget/{*file}", get(assets::widget_file))
+        .route("/console", get(assets::console_redirect))
+        .route("/console/", get(assets::console_index))
+        .route("/console/{*file}", get(assets::console_file))
+        .route("/demo", get(assets::demo_redirect))
+        .route("/demo/", get(assets::demo_index))
+        .route("/demo/{*file}", get(assets::demo_file))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics))
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
         .route("/api/v1/auth/me", get(routes::auth::me))
+        .route("/api/v1/conversations", get(routes::conversations::list))
         .route(
             "/api/v1/conversations/{id}/transcript",
             get(routes::transcripts::get),
         )
+        .route(
+            "/api/v1/conversations/{id}/visitor",
+            get(routes::conversations::visitor),
+        )
         .route("/api/v1/ws/visitor", get(ws::visitor))
         .route("/api/v1/ws/operator", get(ws::operator))
+        .merge(widget_api)
+        .merge(assets)
         .fallback(routes::health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .with_state(state)
 }
 

@@ -1,6 +1,8 @@
 //! The account-like aggregates of [`SqliteStore`]: the entry lookups (`EntryStore`),
 //! tenants, sites, operators with their sessions, and visitors with their sessions. These
-//! are rare writes and plain reads, so they all use the pool.
+//! are single-row writes (the most frequent, a visitor's page view or reconnect, updates
+//! one session row) and plain reads, so they all use the pool rather than the append
+//! writer.
 //!
 //! Inserts take the tenant as a parameter and also find it in the entity; the two must
 //! agree, and a mismatch is refused as a caller bug (`Other`) instead of being written
@@ -8,13 +10,14 @@
 
 use async_trait::async_trait;
 use livehelp_domain::{
-    Email, Operator, OperatorId, OperatorSession, SessionId, Site, SiteKey, Tenant, TenantId,
-    Timestamp, Visitor, VisitorId, VisitorSession,
+    Email, Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, SessionId, Site,
+    SiteKey, Tenant, TenantId, Timestamp, Visitor, VisitorId, VisitorSession, VisitorSessionId,
 };
 use livehelp_store::{
     EntryStore, OperatorStore, SiteStore, StoreError, StoreResult, TenantStore, VisitorStore,
 };
 use sqlx::Connection;
+use sqlx::sqlite::SqliteQueryResult;
 
 use crate::SqliteStore;
 use crate::error::store_error;
@@ -145,8 +148,9 @@ impl OperatorStore for SqliteStore {
         same_tenant(tenant, operator.tenant_id, "operator")?;
         sqlx::query(
             "INSERT INTO operators \
-                 (id, tenant_id, email, display_name, role, password_hash, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 (id, tenant_id, email, display_name, role, password_hash, disabled, status, \
+                  created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(operator.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -155,6 +159,7 @@ impl OperatorStore for SqliteStore {
         .bind(operator.role.as_str())
         .bind(operator.password_hash.as_str())
         .bind(operator.disabled)
+        .bind(operator.status.as_str())
         .bind(to_micros(operator.created_at))
         .execute(self.pool())
         .await
@@ -228,6 +233,23 @@ impl OperatorStore for SqliteStore {
             .map_err(store_error)?;
         Ok(())
     }
+
+    async fn update_operator_status(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+        status: OperatorStatus,
+    ) -> StoreResult<()> {
+        let result =
+            sqlx::query("UPDATE operators SET status = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(operator.as_uuid())
+                .bind(status.as_str())
+                .execute(self.pool())
+                .await
+                .map_err(store_error)?;
+        one_row_updated(&result)
+    }
 }
 
 #[async_trait]
@@ -261,8 +283,9 @@ impl VisitorStore for SqliteStore {
         .map_err(store_error)?;
         sqlx::query(
             "INSERT INTO visitor_sessions \
-                 (id, tenant_id, visitor_id, site_id, token_hash, ip, user_agent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 (id, tenant_id, visitor_id, site_id, token_hash, ip, user_agent, page_url, \
+                  page_title, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(session.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -271,7 +294,15 @@ impl VisitorStore for SqliteStore {
         .bind(&session.token_hash[..])
         .bind(session.browser.ip.map(|ip| ip.to_string()))
         .bind(session.browser.user_agent.as_deref())
+        .bind(session.current_page.as_ref().map(|page| page.url.as_str()))
+        .bind(
+            session
+                .current_page
+                .as_ref()
+                .and_then(|page| page.title.as_deref()),
+        )
         .bind(to_micros(session.created_at))
+        .bind(to_micros(session.last_seen_at))
         .execute(&mut *transaction)
         .await
         .map_err(store_error)?;
@@ -290,6 +321,79 @@ impl VisitorStore for SqliteStore {
         .map_err(store_error)?
         .ok_or(StoreError::NotFound)?;
         Ok(Visitor::try_from(row)?)
+    }
+
+    async fn fetch_latest_visitor_session(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+    ) -> StoreResult<VisitorSession> {
+        // Ties on last_seen_at go to the greater id, the later-created session (UUIDv7),
+        // so the answer does not depend on the query plan.
+        let row = sqlx::query_as::<_, VisitorSessionRow>(
+            "SELECT * FROM visitor_sessions \
+             WHERE tenant_id = $1 AND visitor_id = $2 \
+             ORDER BY last_seen_at DESC, id DESC \
+             LIMIT 1",
+        )
+        .bind(tenant.as_uuid())
+        .bind(visitor.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(store_error)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(VisitorSession::try_from(row)?)
+    }
+
+    async fn update_visitor_session_page(
+        &self,
+        tenant: TenantId,
+        session: VisitorSessionId,
+        page: &PageRef,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE visitor_sessions SET page_url = $3, page_title = $4, last_seen_at = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(session.as_uuid())
+        .bind(page.url.as_str())
+        .bind(page.title.as_deref())
+        .bind(to_micros(now))
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        one_row_updated(&result)
+    }
+
+    async fn touch_visitor_session(
+        &self,
+        tenant: TenantId,
+        session: VisitorSessionId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE visitor_sessions SET last_seen_at = $3 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(session.as_uuid())
+        .bind(to_micros(now))
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        one_row_updated(&result)
+    }
+}
+
+/// `NotFound` unless an `UPDATE ... WHERE tenant_id = .. AND id = ..` matched its row. (SQLite
+/// counts a matched row as changed even when the new values equal the old ones, so setting
+/// a value twice is not "not found".)
+fn one_row_updated(result: &SqliteQueryResult) -> StoreResult<()> {
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
     }
 }
 

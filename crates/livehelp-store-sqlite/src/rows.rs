@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use livehelp_domain::{
     BrowserInfo, Conversation, ConversationId, ConversationState, Email, EndReason, Message,
-    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, Role, SessionId,
-    Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus, Timestamp, Visitor,
-    VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, OperatorStatus,
+    PageRef, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus,
+    Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
 };
 use livehelp_store::StoreError;
 use sqlx::FromRow;
@@ -137,6 +137,7 @@ pub(crate) struct OperatorRow {
     role: String,
     password_hash: String,
     disabled: bool,
+    status: String,
     created_at: i64,
 }
 
@@ -154,6 +155,8 @@ impl TryFrom<OperatorRow> for Operator {
                 .ok_or_else(|| CorruptRow(format!("operator role {:?}", row.role)))?,
             password_hash: row.password_hash,
             disabled: row.disabled,
+            status: OperatorStatus::parse(&row.status)
+                .ok_or_else(|| CorruptRow(format!("operator status {:?}", row.status)))?,
             created_at: from_micros(row.created_at)?,
         })
     }
@@ -223,7 +226,10 @@ pub(crate) struct VisitorSessionRow {
     token_hash: Vec<u8>,
     ip: Option<String>,
     user_agent: Option<String>,
+    page_url: Option<String>,
+    page_title: Option<String>,
     created_at: i64,
+    last_seen_at: i64,
 }
 
 impl TryFrom<VisitorSessionRow> for VisitorSession {
@@ -237,6 +243,15 @@ impl TryFrom<VisitorSessionRow> for VisitorSession {
                     .map_err(|error| CorruptRow(format!("visitor session ip {ip:?}: {error}")))
             })
             .transpose()?;
+        let current_page = match (row.page_url, row.page_title) {
+            (Some(url), title) => Some(PageRef { url, title }),
+            (None, None) => None,
+            (None, Some(title)) => {
+                return Err(CorruptRow(format!(
+                    "visitor session page title {title:?} without a URL"
+                )));
+            }
+        };
         Ok(VisitorSession {
             id: VisitorSessionId::from_uuid(row.id),
             tenant_id: TenantId::from_uuid(row.tenant_id),
@@ -247,7 +262,9 @@ impl TryFrom<VisitorSessionRow> for VisitorSession {
                 ip,
                 user_agent: row.user_agent,
             },
+            current_page,
             created_at: from_micros(row.created_at)?,
+            last_seen_at: from_micros(row.last_seen_at)?,
         })
     }
 }

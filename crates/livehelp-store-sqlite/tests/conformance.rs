@@ -114,6 +114,41 @@ async fn expired_operator_sessions_are_not_returned() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_pages_newest_first() {
+    check(testing::list_conversations_pages_newest_first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_breaks_ties_by_id() {
+    check(testing::list_conversations_breaks_ties_by_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_filters() {
+    check(testing::list_conversations_filters).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversations_are_counted_per_visitor() {
+    check(testing::conversations_are_counted_per_visitor).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_status_updates() {
+    check(testing::operator_status_updates).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_session_page_and_touch() {
+    check(testing::visitor_session_page_and_touch).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn latest_visitor_session() {
+    check(testing::latest_visitor_session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn close_answers_queued_appends_then_refuses() {
     check(testing::close_answers_queued_appends_then_refuses).await;
 }

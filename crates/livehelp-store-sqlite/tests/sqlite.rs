@@ -1,21 +1,24 @@
 //! SQLite-specific behaviour beyond the conformance suite: durability across close/drop
 //! and reopen, group commit (many appends in one transaction, a failing request not
-//! failing its batch), the WAL and pragma setup, index use, and instant truncation.
+//! failing its batch), the WAL and pragma setup, index use, instant truncation, and the
+//! choice among several sessions of one visitor (which the traits cannot insert).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use livehelp_domain::{ConversationId, MessageId, TenantId};
+use livehelp_domain::{
+    ConversationId, MessageId, PageRef, TenantId, Timestamp, VisitorSession, VisitorSessionId,
+};
 use livehelp_store::testing::{
-    Fixture, accept, now, open_request, operator_message, visitor_message,
+    Fixture, accept, now, open_request, operator_message, random_token, visitor_message,
 };
 use livehelp_store::{
-    AppendRequest, Appended, ConversationStore, StoreError, StoreResult, TenantStore,
+    AppendRequest, Appended, ConversationStore, StoreError, StoreResult, TenantStore, VisitorStore,
 };
 use livehelp_store_sqlite::{SqliteOptions, SqliteStore, WriterStats};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, SqliteConnection};
 use tempfile::TempDir;
 use time::macros::datetime;
 use tokio::task::JoinSet;
@@ -40,6 +43,11 @@ async fn raw_connection(path: &Path) -> SqliteConnection {
         .connect()
         .await
         .expect("a raw connection")
+}
+
+/// An instant as the schema stores it: microseconds since the Unix epoch.
+fn micros(instant: Timestamp) -> i64 {
+    (instant.unix_timestamp_nanos() / 1_000) as i64
 }
 
 /// Appends all `requests` concurrently; the outcomes in request order.
@@ -407,4 +415,139 @@ async fn instants_are_kept_to_the_microsecond() {
     assert_eq!(listed, vec![appended.message]);
     assert!(now() > kept);
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_visitor_session_is_the_last_seen_one() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = database_in(&dir);
+    let store = open(&path).await;
+    let fixture = Fixture::new(&*store).await;
+    let tenant = fixture.tenant.id;
+    let first = fixture.visitor_session.clone();
+    // The traits only insert a visitor together with their first session; later sessions
+    // of the same visitor are written here directly.
+    let mut raw = raw_connection(&path).await;
+    let created_later = first.created_at + Duration::from_secs(60);
+    let mut sessions = vec![first.clone()];
+    for _ in 0..2 {
+        let session = VisitorSession {
+            id: VisitorSessionId::new(),
+            token_hash: random_token(),
+            created_at: created_later,
+            last_seen_at: created_later,
+            ..first.clone()
+        };
+        sqlx::query(
+            "INSERT INTO visitor_sessions \
+                 (id, tenant_id, visitor_id, site_id, token_hash, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(session.id.as_uuid())
+        .bind(tenant.as_uuid())
+        .bind(session.visitor_id.as_uuid())
+        .bind(session.site_id.as_uuid())
+        .bind(&session.token_hash[..])
+        .bind(micros(session.created_at))
+        .bind(micros(session.last_seen_at))
+        .execute(&mut raw)
+        .await
+        .expect("inserted");
+        sessions.push(session);
+    }
+    raw.close().await.expect("closed");
+    let latest = || async {
+        store
+            .fetch_latest_visitor_session(tenant, fixture.visitor.id)
+            .await
+            .expect("a session")
+    };
+
+    // Two sessions seen at the same instant: the greater id (the later UUIDv7) wins.
+    assert_eq!(latest().await, sessions[2]);
+    // The oldest session, touched last, is the latest again.
+    let touched_at = created_later + Duration::from_secs(1);
+    store
+        .touch_visitor_session(tenant, first.id, touched_at)
+        .await
+        .expect("touched");
+    assert_eq!(latest().await.id, first.id);
+    let page = PageRef {
+        url: "https://fixture.example/checkout".to_owned(),
+        title: None,
+    };
+    let viewed_at = touched_at + Duration::from_secs(1);
+    store
+        .update_visitor_session_page(tenant, sessions[1].id, &page, viewed_at)
+        .await
+        .expect("updated");
+    assert_eq!(
+        latest().await,
+        VisitorSession {
+            current_page: Some(page),
+            last_seen_at: viewed_at,
+            ..sessions[1].clone()
+        }
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_queries_use_their_indexes() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = database_in(&dir);
+    let store = open(&path).await;
+    store.close().await;
+    let mut raw = raw_connection(&path).await;
+    // The statements list_conversations and count_conversations_for_visitor build
+    // (conversations.rs), with and without their optional parts.
+    let cursor = " AND (created_at, id) < ($9, $10)";
+    let order = " ORDER BY created_at DESC, id DESC LIMIT $11";
+    let list = "SELECT * FROM conversations WHERE tenant_id = $1";
+    for (statement, index) in [
+        (format!("{list}{order}"), "conversations_by_created"),
+        (format!("{list}{cursor}{order}"), "conversations_by_created"),
+        (
+            format!("{list} AND state = $2{cursor}{order}"),
+            "conversations_by_created",
+        ),
+        (
+            format!("{list} AND visitor_id = $3{cursor}{order}"),
+            "conversations_by_visitor",
+        ),
+        (
+            format!("{list} AND state = $2 AND visitor_id = $3{order}"),
+            "conversations_by_visitor",
+        ),
+        (
+            "SELECT count(*) FROM conversations WHERE tenant_id = $1 AND visitor_id = $3"
+                .to_owned(),
+            "conversations_by_visitor",
+        ),
+        (
+            "SELECT * FROM visitor_sessions WHERE tenant_id = $1 AND visitor_id = $3 \
+             ORDER BY last_seen_at DESC, id DESC LIMIT 1"
+                .to_owned(),
+            "visitor_sessions_by_visitor",
+        ),
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}")))
+                .bind(vec![0u8; 16])
+                .fetch_all(&mut raw)
+                .await
+                .expect("a plan");
+        let details: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert!(
+            details
+                .iter()
+                .any(|detail| detail.contains(&format!("INDEX {index} ("))),
+            "{statement}: {details:?}"
+        );
+        // The order comes from the index: no sort step.
+        assert!(
+            !details.iter().any(|detail| detail.contains("TEMP B-TREE")),
+            "{statement}: {details:?}"
+        );
+    }
 }

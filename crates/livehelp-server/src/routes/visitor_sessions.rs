@@ -22,7 +22,11 @@ pub async fn create(
         .create_visitor_session(
             &site_key,
             origin(&headers),
-            body.name,
+            livehelp_app::NewVisitorSession {
+                name: body.name,
+                page_url: body.page_url,
+                page_title: body.page_title,
+            },
             browser,
             time::OffsetDateTime::now_utc(),
         )

@@ -14,7 +14,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use livehelp_app::{App, AppError, Principal};
 use livehelp_bus::{BusEvent, BusItem, Topic};
-use livehelp_domain::{Conversation, ConversationId, ConversationState, Message, MessageAuthor};
+use livehelp_domain::{
+    Conversation, ConversationId, ConversationState, Message, MessageAuthor, OperatorStatus,
+};
 use livehelp_protocol::{
     ClientFrame, ErrorCode, HARD_FRAME_LIMIT, PROTOCOL_VERSION, ParticipantDto, SOFT_FRAME_LIMIT,
     ServerFrame,
@@ -174,11 +176,31 @@ impl Connection {
             Principal::Visitor(_) => "visitor",
             Principal::Operator(_) => "operator",
         };
+        let status = match &self.principal {
+            Principal::Operator(operator) => match self.app.operator_status(operator).await {
+                Ok(status) => Some(status.as_str().to_owned()),
+                Err(error) => {
+                    tracing::warn!(%error, "could not read operator status");
+                    None
+                }
+            },
+            Principal::Visitor(visitor) => {
+                if let Err(error) = self
+                    .app
+                    .touch_visitor(visitor, time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    tracing::warn!(%error, "could not mark the visitor session seen");
+                }
+                None
+            }
+        };
         self.send(ServerFrame::Hello {
             protocol_version: PROTOCOL_VERSION,
             role: role.to_owned(),
             you,
             conversations: conversations.iter().map(convert::conversation).collect(),
+            status,
         })
         .await?;
         if let Principal::Operator(operator) = &self.principal {
@@ -337,6 +359,25 @@ impl Connection {
                     .await?;
             }
             ClientFrame::Ping {} => self.send(ServerFrame::Pong {}).await?,
+            ClientFrame::PageView { url, title } => {
+                let Principal::Visitor(visitor) = &self.principal else {
+                    return Err(AppError::Forbidden("only visitors report page views").into());
+                };
+                self.app.record_page_view(visitor, &url, title, now).await?;
+            }
+            ClientFrame::SetStatus { status } => {
+                let Principal::Operator(operator) = &self.principal else {
+                    return Err(AppError::Forbidden("only operators have a status").into());
+                };
+                let status = OperatorStatus::parse(&status).ok_or_else(|| {
+                    AppError::InvalidRequest("status must be online or away".into())
+                })?;
+                self.app.set_operator_status(operator, status).await?;
+                self.send(ServerFrame::Status {
+                    status: status.as_str().to_owned(),
+                })
+                .await?;
+            }
         }
         Ok(())
     }

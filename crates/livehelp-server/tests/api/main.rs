@@ -8,3 +8,4 @@ mod frames;
 mod helpers;
 mod rest;
 mod tenancy;
+mod web;

@@ -1,0 +1,84 @@
+//! The conformance suite every store backend passes (feature `testing`).
+//!
+//! Each check is a plain `pub async fn name(store: Arc<dyn Store>)` that panics on
+//! failure, so a backend's integration tests call them one by one (one `#[tokio::test]`
+//! each, on a fresh store) and [`run_all`] runs them all on one shared store. The checks
+//! create their own tenants with fresh ids and never look at data they did not create, so
+//! they can share a store. Run them on a multi-threaded runtime: several spawn racing
+//! tasks.
+//!
+//! Instants written by the suite are whole microseconds, the precision every backend
+//! keeps, so values read back must equal the values written, field by field.
+//!
+//! The checks are grouped by what they exercise: `append` (the message writer: `seq`,
+//! idempotency, state rules, races, close), `conversations` (conversation and message
+//! reads, the queue and active lists), `history` (the paged conversation history and the
+//! per-visitor count), `entities` (tenants, sites, operators, visitors and their
+//! sessions), and `isolation` (one tenant never reaches another's data). `fixtures` holds
+//! the [`Fixture`] and request builders that backends' own tests and benchmarks use too;
+//! `expect` the assertion helpers. Everything public is re-exported here, so callers write
+//! `livehelp_store::testing::name`.
+
+mod append;
+mod conversations;
+mod entities;
+mod expect;
+mod fixtures;
+mod history;
+mod isolation;
+
+use std::sync::Arc;
+
+use crate::Store;
+
+pub use append::{
+    accept_race_has_one_winner, append_assigns_gapless_seq, append_is_idempotent,
+    client_msg_id_reuse_is_refused, close_answers_queued_appends_then_refuses,
+    ended_conversation_refuses_writes, open_gives_one_conversation_per_visitor,
+    operator_writes_need_the_owner,
+};
+pub use conversations::{
+    conversation_and_messages_round_trip, list_messages_pages,
+    message_text_round_trips_byte_for_byte, queue_and_operator_lists,
+};
+pub use entities::{
+    entities_round_trip, entry_lookups_and_conflicts, expired_operator_sessions_are_not_returned,
+    latest_visitor_session, operator_status_updates, visitor_session_page_and_touch,
+};
+pub use fixtures::{
+    Fixture, accept, end, new_message, now, open_request, open_with_key, operator_message,
+    random_token, unique_email, unique_site_key, visitor_message,
+};
+pub use history::{
+    conversations_are_counted_per_visitor, list_conversations_breaks_ties_by_id,
+    list_conversations_filters, list_conversations_pages_newest_first,
+};
+pub use isolation::tenants_are_isolated;
+
+/// Runs every check on `store`, [`close_answers_queued_appends_then_refuses`] last since it
+/// closes the store.
+pub async fn run_all(store: Arc<dyn Store>) {
+    append_assigns_gapless_seq(store.clone()).await;
+    append_is_idempotent(store.clone()).await;
+    client_msg_id_reuse_is_refused(store.clone()).await;
+    open_gives_one_conversation_per_visitor(store.clone()).await;
+    accept_race_has_one_winner(store.clone()).await;
+    ended_conversation_refuses_writes(store.clone()).await;
+    operator_writes_need_the_owner(store.clone()).await;
+    tenants_are_isolated(store.clone()).await;
+    list_messages_pages(store.clone()).await;
+    queue_and_operator_lists(store.clone()).await;
+    list_conversations_pages_newest_first(store.clone()).await;
+    list_conversations_breaks_ties_by_id(store.clone()).await;
+    list_conversations_filters(store.clone()).await;
+    conversations_are_counted_per_visitor(store.clone()).await;
+    entities_round_trip(store.clone()).await;
+    conversation_and_messages_round_trip(store.clone()).await;
+    message_text_round_trips_byte_for_byte(store.clone()).await;
+    entry_lookups_and_conflicts(store.clone()).await;
+    expired_operator_sessions_are_not_returned(store.clone()).await;
+    operator_status_updates(store.clone()).await;
+    visitor_session_page_and_touch(store.clone()).await;
+    latest_visitor_session(store.clone()).await;
+    close_answers_queued_appends_then_refuses(store).await;
+}

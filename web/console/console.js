@@ -1,0 +1,1611 @@
+// livehelp operator console. Plain ES modules, no build step, no third-party code.
+//
+// Safety rule: every string that came from a visitor or the server is put in the page with
+// textContent (through dom.js's h()), never as HTML.
+
+import { t } from './strings.js';
+import { OperatorSocket, newClientMsgId } from './socket.js';
+import {
+  h, $, $$, bidi, parseTime, fmtClock, fmtDay, fmtDateTime, fmtShort, sameDay, timeEl,
+  fmtElapsed, avatar, charCount, safeHttpUrl,
+} from './dom.js';
+
+const MAX_TEXT = 10_000;
+const TYPING_THROTTLE_MS = 3_000;
+const TYPING_IDLE_MS = 4_000;
+const VISITOR_TYPING_TIMEOUT_MS = 8_000;
+const VISITOR_INFO_REFRESH_MS = 20_000;
+const GROUP_WINDOW_MS = 3 * 60_000;
+const HISTORY_PAGE = 25;
+
+const state = {
+  me: null, // {operator_id, tenant_id, display_name, role}
+  status: 'online',
+  desiredStatus: null,
+  connection: 'connecting',
+  queue: new Map(), // conversation id → ConversationDto (queued), oldest first
+  seenRequests: new Set(),
+  queueLoaded: false,
+  chats: new Map(), // conversation id → Chat
+  selected: null,
+  view: 'chats',
+  clockOffset: 0, // server time − local time, ms
+  soundOn: true,
+  reliable: new Map(), // client_msg_id → {kind, conversationId, text}
+  acceptsPending: new Map(), // conversation id → client_msg_id
+  history: { cursor: null, loading: false, loaded: false, openId: null },
+  visitorInfo: new Map(), // conversation id → {data, at, error}
+};
+
+let socket = null;
+let audioCtx = null;
+
+// ---------------------------------------------------------------------------------------
+// Boot, login, logout
+
+function applyStrings() {
+  document.title = t('app_title');
+  for (const node of $$('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of $$('[data-i18n-label]')) node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+}
+
+async function boot() {
+  applyStrings();
+  try {
+    state.soundOn = localStorage.getItem('lh_console_sound') !== 'off';
+  } catch { /* storage blocked: keep the default */ }
+  let response;
+  try {
+    response = await fetch('/api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    showLogin(t('login_unreachable'));
+    return;
+  }
+  noteServerClock(response);
+  if (response.ok) {
+    startApp(await response.json());
+  } else {
+    showLogin(response.status === 401 ? '' : t('login_unreachable'));
+  }
+}
+
+function noteServerClock(response) {
+  const header = response.headers.get('date');
+  const server = header ? Date.parse(header) : NaN;
+  if (Number.isNaN(server)) return;
+  const offset = server - Date.now();
+  // The Date header has one-second resolution: only correct clearly wrong clocks.
+  state.clockOffset = Math.abs(offset) > 2_000 ? offset : 0;
+}
+
+const serverNow = () => Date.now() + state.clockOffset;
+
+function showLogin(message = '') {
+  document.body.classList.remove('is-booting');
+  $('#boot').hidden = true;
+  $('#app').hidden = true;
+  $('#login-view').hidden = false;
+  document.title = t('app_title');
+  const error = $('#login-error');
+  error.textContent = message;
+  const submit = $('#login-submit');
+  submit.disabled = false;
+  submit.textContent = t('login_submit');
+  $('#login-password').value = '';
+  const email = $('#login-email');
+  (email.value ? $('#login-password') : email).focus();
+}
+
+async function onLoginSubmit(event) {
+  event.preventDefault();
+  const email = $('#login-email').value.trim();
+  const password = $('#login-password').value;
+  const error = $('#login-error');
+  if (!email || !password) {
+    error.textContent = t('login_missing');
+    (email ? $('#login-password') : $('#login-email')).focus();
+    return;
+  }
+  const submit = $('#login-submit');
+  submit.disabled = true;
+  submit.textContent = t('login_submitting');
+  error.textContent = '';
+  let response;
+  try {
+    response = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+  } catch {
+    submit.disabled = false;
+    submit.textContent = t('login_submit');
+    error.textContent = t('login_unreachable');
+    return;
+  }
+  if (response.ok) {
+    noteServerClock(response);
+    const me = await response.json();
+    if (state.me && state.me.operator_id !== me.operator_id) {
+      // Another person signed in on this page: start from a clean slate so nothing of
+      // the previous operator's chats stays on screen.
+      location.reload();
+      return;
+    }
+    startApp(me);
+    return;
+  }
+  submit.disabled = false;
+  submit.textContent = t('login_submit');
+  if (response.status === 401) {
+    error.textContent = t('login_failed');
+  } else {
+    const body = await response.json().catch(() => null);
+    error.textContent = t('login_error', { message: (body && body.message) || response.status });
+  }
+  $('#login-password').select();
+  $('#login-password').focus();
+}
+
+async function logout() {
+  if (socket) socket.stop();
+  try {
+    await fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' });
+  } catch { /* the page reloads anyway; the cookie is HttpOnly */ }
+  location.reload();
+}
+
+function onAuthLost() {
+  // Keep unsent frames: if the same operator signs in again they are sent then.
+  state.pendingOutbox = socket ? socket.outbox : [];
+  if (socket) socket.stop();
+  socket = null;
+  showLogin(t('login_expired'));
+}
+
+function startApp(me) {
+  const resuming = state.me && state.me.operator_id === me.operator_id;
+  state.me = me;
+  document.body.classList.remove('is-booting');
+  $('#boot').hidden = true;
+  $('#login-view').hidden = true;
+  $('#app').hidden = false;
+  $('#me-name').textContent = me.display_name;
+  $('#me-name').setAttribute('title', t('signed_in_as', { name: me.display_name }));
+  const meAvatar = avatar(me.display_name, me.operator_id, 'sm');
+  $('#me-avatar').replaceWith(Object.assign(meAvatar, { id: 'me-avatar' }));
+  renderStatus();
+  renderNotifyControls();
+  renderSound();
+  if (!resuming) {
+    renderQueue();
+    renderChatList();
+    renderVisitorPanel();
+  }
+  socket = new OperatorSocket({ onFrame, onReady, onState, onAuthLost });
+  if (resuming) socket.outbox = state.pendingOutbox || [];
+  socket.start();
+  if (!resuming) setView('chats', { focus: false });
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection state
+
+function onState({ state: connection, retryAt, pending }) {
+  state.connection = connection;
+  const banner = $('#conn-banner');
+  const text = $('#conn-text');
+  clearInterval(onState.timer);
+  if (connection === 'online') {
+    if (!banner.hidden && banner.dataset.kind === 'lost') {
+      banner.dataset.kind = 'restored';
+      text.textContent = t('conn_restored');
+      $('#conn-pending').textContent = '';
+      $('#conn-retry').hidden = true;
+      clearTimeout(onState.hideTimer);
+      onState.hideTimer = setTimeout(() => { banner.hidden = true; }, 2_500);
+    }
+  } else if (connection === 'offline' || (connection === 'connecting' && banner.dataset.kind === 'lost')) {
+    clearTimeout(onState.hideTimer);
+    banner.hidden = false;
+    banner.dataset.kind = 'lost';
+    $('#conn-retry').hidden = false;
+    const tick = () => {
+      const seconds = Math.ceil((retryAt - Date.now()) / 1000);
+      text.textContent = connection === 'offline' && seconds > 0 ? t('conn_lost', { seconds }) : t('conn_retrying');
+    };
+    tick();
+    if (connection === 'offline') onState.timer = setInterval(tick, 1_000);
+    $('#conn-pending').textContent = pending > 0 ? t('conn_pending', { count: pending }) : '';
+  }
+  document.body.classList.toggle('is-offline', connection !== 'online');
+  renderStatus();
+  for (const chat of state.chats.values()) refreshPendingLabels(chat);
+}
+
+// ---------------------------------------------------------------------------------------
+// Frames
+
+function onReady(hello) {
+  // Follow every conversation we show, from the last seq we saw (0 = everything).
+  for (const conversation of hello.conversations || []) {
+    ensureChat(conversation);
+  }
+  for (const chat of state.chats.values()) {
+    if (chat.ended && chat.loaded) continue;
+    chat.loaded = false;
+    socket.sendVolatile({ type: 'resume', conversation_id: chat.id, after_seq: chat.lastSeq });
+  }
+  if (state.desiredStatus && state.desiredStatus !== state.status) {
+    socket.sendVolatile({ type: 'set_status', status: state.desiredStatus });
+  }
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case 'hello':
+      if (frame.status === 'online' || frame.status === 'away') state.status = frame.status;
+      if (frame.you && frame.you.name) $('#me-name').textContent = frame.you.name;
+      renderStatus();
+      break;
+    case 'queue':
+      onQueue(frame.conversations || []);
+      break;
+    case 'conversation':
+      if (frame.conversation) onConversation(frame.conversation);
+      break;
+    case 'message':
+      if (frame.message) onMessage(frame.message);
+      break;
+    case 'ack':
+      onAck(frame);
+      break;
+    case 'error':
+      onError(frame);
+      break;
+    case 'typing':
+      onTyping(frame);
+      break;
+    case 'resumed': {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) {
+        chat.loaded = true;
+        chat.everLoaded = true;
+        chat.els.pane.classList.remove('is-loading');
+        chat.els.log.setAttribute('aria-busy', 'false');
+      }
+      break;
+    }
+    case 'status':
+      if (frame.status === 'online' || frame.status === 'away') {
+        state.status = frame.status;
+        if (state.desiredStatus === frame.status) state.desiredStatus = null;
+        renderStatus();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function onQueue(conversations) {
+  const initial = !state.queueLoaded;
+  state.queueLoaded = true;
+  state.queue = new Map();
+  for (const conversation of conversations) {
+    if (conversation.state !== 'queued') continue;
+    state.queue.set(conversation.id, conversation);
+    if (!state.seenRequests.has(conversation.id)) {
+      state.seenRequests.add(conversation.id);
+      if (!initial) announceRequest(conversation);
+    }
+  }
+  renderQueue();
+}
+
+function onConversation(conversation) {
+  const { id } = conversation;
+  if (conversation.state === 'queued') {
+    const isNew = !state.queue.has(id);
+    state.queue.set(id, conversation);
+    if (isNew) sortQueue();
+    if (!state.seenRequests.has(id)) {
+      state.seenRequests.add(id);
+      announceRequest(conversation);
+    }
+    renderQueue();
+    return;
+  }
+  if (state.queue.delete(id)) renderQueue();
+  const chat = state.chats.get(id);
+  if (conversation.state === 'active' && state.me && conversation.operator_id === state.me.operator_id) {
+    if (!chat) {
+      // Accepted here (the accept's ack will follow) or in another tab of ours (follow it).
+      const created = ensureChat(conversation);
+      if (!state.acceptsPending.has(id)) {
+        socket.sendVolatile({ type: 'resume', conversation_id: id, after_seq: 0 });
+      }
+      if (state.acceptsPending.has(id)) selectChat(created.id, { focusComposer: true });
+    } else {
+      updateChatConversation(chat, conversation);
+    }
+    return;
+  }
+  if (chat) {
+    updateChatConversation(chat, conversation);
+    if (conversation.state === 'ended') markEnded(chat);
+  }
+}
+
+function onAck(frame) {
+  const pending = state.reliable.get(frame.client_msg_id);
+  if (!pending) return;
+  state.reliable.delete(frame.client_msg_id);
+  if (pending.kind === 'accept') {
+    state.acceptsPending.delete(pending.conversationId);
+    const queued = state.queue.get(pending.conversationId);
+    state.queue.delete(pending.conversationId);
+    renderQueue();
+    let chat = state.chats.get(pending.conversationId);
+    if (!chat) {
+      const base = queued || { id: pending.conversationId, visitor: { id: '', name: null }, created_at: new Date().toISOString() };
+      chat = ensureChat({ ...base, state: 'active', operator_id: state.me.operator_id });
+    }
+    if (state.selected !== chat.id || state.view !== 'chats') {
+      setView('chats', { focus: false });
+      selectChat(chat.id, { focusComposer: true });
+    }
+  } else if (pending.kind === 'send') {
+    const chat = state.chats.get(pending.conversationId);
+    const bubble = chat && chat.pending.get(frame.client_msg_id);
+    if (bubble) {
+      bubble.dataset.state = 'acked';
+      bubble.dataset.seq = String(frame.seq);
+      setPendingLabel(bubble, '');
+    }
+  } else if (pending.kind === 'end') {
+    const chat = state.chats.get(pending.conversationId);
+    if (chat) markEnded(chat);
+  }
+}
+
+function onError(frame) {
+  const pending = frame.client_msg_id ? state.reliable.get(frame.client_msg_id) : null;
+  if (!pending) {
+    // Errors without a pending frame come from volatile frames (typing, resume,
+    // set_status on an older server): nothing the operator has to act on.
+    if (frame.code === 'unauthorized' && socket) onAuthLost();
+    return;
+  }
+  state.reliable.delete(frame.client_msg_id);
+  const chat = state.chats.get(pending.conversationId);
+  if (pending.kind === 'accept') {
+    state.acceptsPending.delete(pending.conversationId);
+    if (frame.code === 'already_assigned' || frame.code === 'conversation_ended' || frame.code === 'conversation_not_found') {
+      state.queue.delete(pending.conversationId);
+      toast(frame.code === 'already_assigned' ? t('toast_already_assigned') : t('toast_conversation_ended'));
+    } else {
+      toast(t('toast_error', { message: errorText(frame) }));
+    }
+    renderQueue();
+  } else if (pending.kind === 'send') {
+    const bubble = chat && chat.pending.get(frame.client_msg_id);
+    if (bubble) markFailed(chat, bubble, pending, errorText(frame));
+    if (chat && frame.code === 'conversation_ended') markEnded(chat);
+  } else if (pending.kind === 'end') {
+    if (chat) {
+      chat.els.endBtn.disabled = false;
+      if (frame.code === 'conversation_ended') markEnded(chat);
+      else toast(t('toast_error', { message: errorText(frame) }));
+    }
+  }
+}
+
+function errorText(frame) {
+  switch (frame.code) {
+    case 'text_too_long':
+    case 'frame_too_large':
+      return t('err_text_too_long');
+    case 'text_invalid':
+      return t('err_text_invalid');
+    case 'rate_limited':
+      return t('err_rate_limited');
+    case 'unavailable':
+      return t('err_unavailable');
+    case 'conversation_ended':
+      return t('toast_conversation_ended');
+    default:
+      return frame.message || frame.code || '';
+  }
+}
+
+function onTyping(frame) {
+  const chat = state.chats.get(frame.conversation_id);
+  if (!chat || !frame.author || frame.author.kind !== 'visitor') return;
+  setVisitorTyping(chat, !!frame.is_typing);
+}
+
+// ---------------------------------------------------------------------------------------
+// Queue
+
+function sortQueue() {
+  const entries = [...state.queue.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+  state.queue = new Map(entries.map((c) => [c.id, c]));
+}
+
+const visitorName = (conversation) => (conversation && conversation.visitor && conversation.visitor.name) || t('visitor_anonymous');
+const isAnonymous = (conversation) => !(conversation && conversation.visitor && conversation.visitor.name);
+const shortId = (id) => (id ? `#${String(id).replace(/-/g, '').slice(-4)}` : '');
+
+function renderQueue() {
+  const list = $('#queue');
+  const keep = new Set(state.queue.keys());
+  for (const item of $$('.queue-item', list)) {
+    if (!keep.has(item.dataset.conversationId)) item.remove();
+  }
+  let previous = null;
+  for (const conversation of state.queue.values()) {
+    let item = list.querySelector(`.queue-item[data-conversation-id="${CSS.escape(conversation.id)}"]`);
+    if (!item) item = buildQueueItem(conversation);
+    const accepting = state.acceptsPending.has(conversation.id);
+    const button = item.querySelector('.queue-accept');
+    button.disabled = accepting;
+    button.textContent = accepting ? t('queue_accepting') : t('queue_accept');
+    if (previous ? previous.nextSibling !== item : list.firstChild !== item) {
+      if (previous) previous.after(item);
+      else list.prepend(item);
+    }
+    previous = item;
+  }
+  const count = state.queue.size;
+  $('#queue-count').textContent = String(count);
+  $('#queue-empty').hidden = count > 0;
+  list.hidden = count === 0;
+  tickWaits();
+  updateTitle();
+}
+
+function buildQueueItem(conversation) {
+  const name = visitorName(conversation);
+  const button = h('button', {
+    type: 'button',
+    class: 'btn btn-primary btn-sm queue-accept',
+    text: t('queue_accept'),
+    data: { testid: 'accept' },
+    on: { click: () => accept(conversation.id) },
+  });
+  return h('li', { class: 'queue-item', data: { conversationId: conversation.id, testid: 'queue-item' } },
+    avatar(name, conversation.visitor && conversation.visitor.id, 'sm'),
+    h('span', { class: 'queue-main' },
+      h('span', { class: 'queue-name-line' },
+        bidi(name, 'queue-name'),
+        isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null),
+      h('span', { class: 'queue-wait', data: { testid: 'queue-wait' } },
+        h('span', { class: 'icon icon-clock', attrs: { 'aria-hidden': 'true' } }),
+        h('span', { class: 'queue-wait-text' }))),
+    button);
+}
+
+function tickWaits() {
+  const now = serverNow();
+  for (const item of $$('#queue .queue-item')) {
+    const conversation = state.queue.get(item.dataset.conversationId);
+    if (!conversation) continue;
+    const waitedMs = now - Date.parse(conversation.created_at);
+    const waited = fmtElapsed(waitedMs);
+    item.querySelector('.queue-wait-text').textContent = t('queue_waiting', { time: waited });
+    item.dataset.urgency = waitedMs > 180_000 ? 'high' : waitedMs > 60_000 ? 'medium' : 'low';
+    const button = item.querySelector('.queue-accept');
+    button.setAttribute('aria-label', t('queue_accept_label', { name: visitorName(conversation), time: waited }));
+  }
+}
+
+function accept(conversationId) {
+  if (state.acceptsPending.has(conversationId)) return;
+  unlockAudio();
+  const clientMsgId = newClientMsgId();
+  state.acceptsPending.set(conversationId, clientMsgId);
+  state.reliable.set(clientMsgId, { kind: 'accept', conversationId });
+  socket.sendReliable({ type: 'accept', client_msg_id: clientMsgId, conversation_id: conversationId });
+  renderQueue();
+}
+
+// ---------------------------------------------------------------------------------------
+// Notifications and sound
+
+function announceRequest(conversation) {
+  if (state.soundOn) playChime();
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  if (!document.hidden && document.hasFocus()) return;
+  try {
+    const notification = new Notification(t('notify_title'), {
+      body: t('notify_body', { name: visitorName(conversation) }),
+      tag: `livehelp-request-${conversation.id}`,
+    });
+    notification.onclick = () => {
+      window.focus();
+      setView('chats', { focus: false });
+      const button = $(`#queue .queue-item[data-conversation-id="${CSS.escape(conversation.id)}"] .queue-accept`);
+      if (button) button.focus();
+      notification.close();
+    };
+  } catch { /* some browsers only allow notifications from a service worker */ }
+}
+
+function unlockAudio() {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return;
+  if (!audioCtx) {
+    try { audioCtx = new Ctx(); } catch { return; }
+  }
+  if (audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
+}
+
+/** A short two-note chime made with an oscillator: no audio file needed. */
+function playChime() {
+  unlockAudio();
+  if (!audioCtx || audioCtx.state !== 'running') return;
+  const start = audioCtx.currentTime + 0.01;
+  [[880, 0], [1318.5, 0.14]].forEach(([frequency, offset]) => {
+    const osc = audioCtx.createOscillator();
+    const gain = audioCtx.createGain();
+    osc.type = 'sine';
+    osc.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, start + offset);
+    gain.gain.exponentialRampToValueAtTime(0.18, start + offset + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.32);
+    osc.connect(gain).connect(audioCtx.destination);
+    osc.start(start + offset);
+    osc.stop(start + offset + 0.35);
+  });
+  document.body.dataset.lastChime = String(Date.now());
+}
+
+function renderNotifyControls() {
+  const button = $('#notify-enable');
+  const note = $('#notify-state');
+  if (!('Notification' in window)) {
+    button.hidden = true;
+    note.hidden = true;
+    return;
+  }
+  const permission = Notification.permission;
+  button.hidden = permission !== 'default';
+  note.hidden = permission !== 'denied';
+  note.textContent = permission === 'denied' ? t('notifications_denied') : '';
+  button.title = permission === 'granted' ? t('notifications_enabled') : '';
+}
+
+async function enableNotifications() {
+  unlockAudio();
+  try {
+    await Notification.requestPermission();
+  } catch { /* old callback-style API: ignore */ }
+  renderNotifyControls();
+  const next = $('#sound-toggle');
+  if (document.activeElement === document.body || $('#notify-enable').hidden) next.focus();
+}
+
+function renderSound() {
+  const button = $('#sound-toggle');
+  button.setAttribute('aria-pressed', String(state.soundOn));
+  button.title = state.soundOn ? t('sound_on') : t('sound_off');
+  button.classList.toggle('is-muted', !state.soundOn);
+}
+
+function toggleSound() {
+  state.soundOn = !state.soundOn;
+  try { localStorage.setItem('lh_console_sound', state.soundOn ? 'on' : 'off'); } catch { /* ignore */ }
+  if (state.soundOn) {
+    unlockAudio();
+    playChime();
+  }
+  renderSound();
+}
+
+// ---------------------------------------------------------------------------------------
+// Status
+
+function renderStatus() {
+  const status = state.desiredStatus || state.status;
+  const radio = $(`#status-${status}`);
+  if (radio && !radio.checked) radio.checked = true;
+  $('#status-hint').textContent = status === 'online' ? t('status_online_hint') : t('status_away_hint');
+  const shown = state.connection === 'online' ? status : 'offline';
+  $('#me-status').dataset.status = shown;
+  $('#me-status-text').textContent = state.connection === 'online'
+    ? t(status === 'online' ? 'status_online' : 'status_away')
+    : t('conn_connecting');
+}
+
+function onStatusChange(event) {
+  const status = event.target.value;
+  if (status !== 'online' && status !== 'away') return;
+  state.desiredStatus = status;
+  if (socket) socket.sendVolatile({ type: 'set_status', status });
+  renderStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Chats
+
+/**
+ * @typedef {object} Chat
+ * @property {string} id
+ * @property {object} conv        latest ConversationDto
+ * @property {Set<number>} seqs   seqs already shown (dedupe)
+ * @property {number} lastSeq
+ */
+
+function ensureChat(conversation) {
+  let chat = state.chats.get(conversation.id);
+  if (chat) {
+    updateChatConversation(chat, conversation);
+    return chat;
+  }
+  chat = {
+    id: conversation.id,
+    conv: conversation,
+    seqs: new Set(),
+    lastSeq: 0,
+    lastMessage: null,
+    lastRendered: null,
+    unread: 0,
+    ended: conversation.state === 'ended',
+    loaded: false,
+    pending: new Map(), // client_msg_id → bubble row
+    typing: { active: false, lastSent: 0, idle: null },
+    visitorTyping: null,
+    stickBottom: true,
+    confirmOpen: false,
+    els: {},
+  };
+  buildChatPane(chat);
+  buildChatTab(chat);
+  state.chats.set(chat.id, chat);
+  renderChatList();
+  if (chat.ended) markEnded(chat);
+  return chat;
+}
+
+function updateChatConversation(chat, conversation) {
+  const nameBefore = visitorName(chat.conv);
+  chat.conv = { ...chat.conv, ...conversation };
+  const name = visitorName(chat.conv);
+  if (name !== nameBefore) {
+    chat.els.tabName.firstChild.textContent = name;
+    chat.els.titleText.textContent = name;
+  }
+  renderChatHeader(chat);
+}
+
+function buildChatTab(chat) {
+  const name = visitorName(chat.conv);
+  const tab = h('div', {
+    class: 'chat-item',
+    id: `tab-${chat.id}`,
+    attrs: { role: 'tab', 'aria-selected': 'false', 'aria-controls': `pane-${chat.id}`, tabindex: '-1' },
+    data: { conversationId: chat.id, testid: 'chat-tab' },
+  });
+  const tabName = bidi(name, 'chat-item-name');
+  tabName.dataset.testid = 'chat-tab-name';
+  const tabTime = h('span', { class: 'chat-item-time' });
+  const previewText = h('bdi', { attrs: { dir: 'auto' }, text: t('chat_no_messages') });
+  const preview = h('span', { class: 'chat-item-preview' }, previewText);
+  const badge = h('span', { class: 'badge', data: { testid: 'unread-badge' }, hidden: true });
+  const endedTag = h('span', { class: 'tag tag-ended', text: t('chat_ended_tag'), hidden: true });
+  tab.append(
+    h('span', { class: 'avatar-wrap' }, avatar(name, chat.conv.visitor && chat.conv.visitor.id), h('span', { class: 'presence', attrs: { 'aria-hidden': 'true' } })),
+    h('span', { class: 'chat-item-main' },
+      h('span', { class: 'chat-item-top' }, tabName, tabTime),
+      h('span', { class: 'chat-item-bottom' }, preview, endedTag, badge)),
+  );
+  tab.addEventListener('click', () => selectChat(chat.id, { focusComposer: true }));
+  tab.addEventListener('keydown', onTabKeydown);
+  chat.els.tab = tab;
+  chat.els.tabName = tabName;
+  chat.els.tabTime = tabTime;
+  chat.els.preview = preview;
+  chat.els.previewText = previewText;
+  chat.els.badge = badge;
+  chat.els.endedTag = endedTag;
+}
+
+function onTabKeydown(event) {
+  const tabs = $$('#chat-list .chat-item');
+  const index = tabs.indexOf(event.currentTarget);
+  let next = null;
+  if (event.key === 'ArrowDown' || event.key === 'ArrowRight') next = tabs[(index + 1) % tabs.length];
+  else if (event.key === 'ArrowUp' || event.key === 'ArrowLeft') next = tabs[(index - 1 + tabs.length) % tabs.length];
+  else if (event.key === 'Home') next = tabs[0];
+  else if (event.key === 'End') next = tabs[tabs.length - 1];
+  else if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    selectChat(event.currentTarget.dataset.conversationId, { focusComposer: true });
+    return;
+  }
+  if (next) {
+    event.preventDefault();
+    selectChat(next.dataset.conversationId, { focusComposer: false });
+    next.focus();
+  }
+}
+
+function renderChatList() {
+  const list = $('#chat-list');
+  const chats = [...state.chats.values()];
+  // Active chats first (in the order they were accepted), ended ones after.
+  chats.sort((a, b) => Number(a.ended) - Number(b.ended));
+  chats.forEach((chat, index) => {
+    if (list.children[index] !== chat.els.tab) list.insertBefore(chat.els.tab, list.children[index] || null);
+  });
+  for (const tab of [...list.children]) {
+    if (!state.chats.has(tab.dataset.conversationId)) tab.remove();
+  }
+  const selectedTab = state.selected && state.chats.get(state.selected);
+  for (const chat of chats) {
+    const selected = chat.id === state.selected;
+    chat.els.tab.setAttribute('aria-selected', String(selected));
+    chat.els.tab.tabIndex = selected || (!selectedTab && chat === chats[0]) ? 0 : -1;
+  }
+  const active = chats.filter((c) => !c.ended).length;
+  $('#chats-count').textContent = String(active);
+  $('#chats-empty').hidden = chats.length > 0;
+  list.hidden = chats.length === 0;
+  updateTitle();
+}
+
+function buildChatPane(chat) {
+  const name = visitorName(chat.conv);
+  const titleText = h('bdi', { text: name, attrs: { dir: 'auto' } });
+  const title = h('h1', { class: 'conv-name', data: { testid: 'conversation-name' } }, titleText);
+  const statePill = h('span', { class: 'pill', data: { testid: 'conversation-state' } });
+  const started = h('span', { class: 'conv-started' });
+  const endBtn = h('button', {
+    type: 'button', class: 'btn btn-danger-outline btn-sm', text: t('conv_end'), data: { testid: 'end-chat' },
+    on: { click: () => openEndConfirm(chat) },
+  });
+  const confirmYes = h('button', {
+    type: 'button', class: 'btn btn-danger btn-sm', text: t('conv_end_confirm'), data: { testid: 'end-chat-confirm' },
+    on: { click: () => endChat(chat) },
+  });
+  const confirmNo = h('button', {
+    type: 'button', class: 'btn btn-ghost btn-sm', text: t('conv_end_cancel'), data: { testid: 'end-chat-cancel' },
+    on: { click: () => closeEndConfirm(chat, true) },
+  });
+  const confirm = h('div', { class: 'confirm', attrs: { role: 'group', 'aria-label': t('conv_end_confirm_q') }, hidden: true },
+    h('span', { class: 'confirm-q', text: t('conv_end_confirm_q') }), confirmNo, confirmYes);
+  confirm.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closeEndConfirm(chat, true);
+  });
+  const closeBtn = h('button', {
+    type: 'button', class: 'btn btn-secondary btn-sm', text: t('chat_close'), data: { testid: 'close-chat' },
+    attrs: { 'aria-label': t('chat_close_label', { name }) }, hidden: true,
+    on: { click: () => closeChat(chat) },
+  });
+
+  const log = h('div', {
+    class: 'log',
+    attrs: { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('conv_log_label', { name }), tabindex: '0', 'aria-busy': 'true' },
+    data: { testid: 'message-list' },
+  });
+  const jump = h('button', { type: 'button', class: 'jump-latest', text: t('conv_jump_latest'), hidden: true, data: { testid: 'jump-latest' } });
+  jump.addEventListener('click', () => { scrollToBottom(chat); log.focus(); });
+  log.addEventListener('scroll', () => {
+    chat.stickBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    if (chat.stickBottom) jump.hidden = true;
+  });
+
+  const typingText = h('span', { class: 'typing-text' });
+  const typingEl = h('div', { class: 'typing-indicator', attrs: { role: 'status' }, data: { testid: 'typing-indicator' } },
+    h('span', { class: 'typing-dots', attrs: { 'aria-hidden': 'true' } }, h('span'), h('span'), h('span')), typingText);
+  typingEl.classList.add('is-idle');
+
+  const inputId = `composer-${chat.id}`;
+  const textarea = h('textarea', {
+    id: inputId, class: 'composer-input', rows: 1,
+    placeholder: t('composer_placeholder'),
+    attrs: { 'aria-label': t('composer_label', { name }), maxlength: String(MAX_TEXT * 2), dir: 'auto' },
+    data: { testid: 'composer-input' },
+  });
+  const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary composer-send', data: { testid: 'send' } },
+    h('span', { class: 'icon icon-send', attrs: { 'aria-hidden': 'true' } }), h('span', { text: t('composer_send') }));
+  const composer = h('form', { class: 'composer', data: { testid: 'composer' }, attrs: { 'aria-label': t('composer_label', { name }) } },
+    textarea, sendBtn);
+  const hint = h('p', { class: 'composer-hint', id: `composer-hint-${chat.id}`, text: t('composer_hint') });
+  textarea.setAttribute('aria-describedby', hint.id);
+  composer.addEventListener('submit', (event) => { event.preventDefault(); sendFromComposer(chat); });
+  textarea.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      sendFromComposer(chat);
+    }
+  });
+  textarea.addEventListener('input', () => { autosize(textarea); onComposerInput(chat); });
+  textarea.addEventListener('blur', () => stopTyping(chat));
+  const endedNotice = h('p', { class: 'ended-notice', text: t('conv_ended_notice'), hidden: true, data: { testid: 'ended-notice' } });
+
+  const pane = h('section', {
+    class: 'conv-pane is-loading',
+    id: `pane-${chat.id}`,
+    attrs: { role: 'tabpanel', 'aria-labelledby': `tab-${chat.id}` },
+    data: { conversationId: chat.id, testid: 'conversation' },
+    hidden: true,
+  },
+  h('header', { class: 'conv-header' },
+    avatar(name, chat.conv.visitor && chat.conv.visitor.id),
+    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, started)),
+    h('div', { class: 'conv-actions' }, endBtn, confirm, closeBtn)),
+  h('div', { class: 'log-wrap' }, log, jump),
+  h('div', { class: 'composer-area' }, typingEl, composer, hint, endedNotice));
+
+  Object.assign(chat.els, { pane, title, titleText, statePill, started, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText, textarea, sendBtn, composer, hint, endedNotice });
+  $('#conv-panes').append(pane);
+  renderChatHeader(chat);
+}
+
+function renderChatHeader(chat) {
+  const conv = chat.conv;
+  const stateName = chat.ended ? 'ended' : conv.state || 'active';
+  chat.els.statePill.textContent = t(`conv_state_${stateName}`);
+  chat.els.statePill.className = `pill pill-${stateName}`;
+  const created = parseTime(conv.created_at);
+  chat.els.started.textContent = created ? t('conv_started', { time: fmtShort(created) }) : '';
+  if (created) chat.els.started.title = fmtDateTime(created);
+}
+
+function selectChat(id, { focusComposer = false } = {}) {
+  const chat = state.chats.get(id);
+  if (!chat) return;
+  const previous = state.selected && state.chats.get(state.selected);
+  if (previous && previous !== chat) {
+    previous.els.pane.hidden = true;
+    closeEndConfirm(previous, false);
+  }
+  state.selected = id;
+  if (state.view !== 'chats') setView('chats', { focus: false });
+  chat.els.pane.hidden = false;
+  $('#conv-empty').hidden = true;
+  if (chat.stickBottom) scrollToBottom(chat);
+  markRead(chat);
+  renderChatList();
+  renderVisitorPanel();
+  if (focusComposer) {
+    if (!chat.ended) chat.els.textarea.focus();
+    else chat.els.closeBtn.focus();
+  }
+}
+
+function markRead(chat) {
+  if (state.view !== 'chats' || state.selected !== chat.id || document.hidden) return;
+  if (chat.unread === 0) return;
+  chat.unread = 0;
+  renderBadge(chat);
+}
+
+function renderBadge(chat) {
+  const { badge } = chat.els;
+  badge.hidden = chat.unread === 0;
+  badge.textContent = chat.unread > 99 ? '99+' : String(chat.unread);
+  badge.setAttribute('aria-label', t('chat_unread', { count: chat.unread }));
+  updateTitle();
+}
+
+function updateTitle() {
+  let unread = 0;
+  for (const chat of state.chats.values()) unread += chat.unread;
+  const waiting = state.queue.size;
+  const prefix = unread + waiting > 0 ? `(${unread + waiting}) ` : '';
+  document.title = prefix + t('app_title');
+  const navBadge = $('#nav-chats-badge');
+  navBadge.hidden = unread === 0 || state.view === 'chats';
+  navBadge.textContent = String(unread);
+}
+
+function scrollToBottom(chat) {
+  const { log, jump } = chat.els;
+  log.scrollTop = log.scrollHeight;
+  chat.stickBottom = true;
+  jump.hidden = true;
+}
+
+function closeChat(chat) {
+  clearTimeout(chat.visitorTyping);
+  chat.els.pane.remove();
+  chat.els.tab.remove();
+  state.chats.delete(chat.id);
+  state.visitorInfo.delete(chat.id);
+  if (state.selected === chat.id) {
+    state.selected = null;
+    const next = [...state.chats.values()][0];
+    if (next) selectChat(next.id, { focusComposer: false });
+    else $('#conv-empty').hidden = false;
+  }
+  renderChatList();
+  renderVisitorPanel();
+  const focusTarget = $('#chat-list .chat-item[tabindex="0"]') || $('#queue .queue-accept') || $('#nav-chats');
+  if (focusTarget) focusTarget.focus();
+}
+
+function openEndConfirm(chat) {
+  chat.els.endBtn.hidden = true;
+  chat.els.confirm.hidden = false;
+  chat.els.confirmYes.focus();
+}
+
+function closeEndConfirm(chat, refocus) {
+  if (chat.els.confirm.hidden) return;
+  chat.els.confirm.hidden = true;
+  if (!chat.ended) chat.els.endBtn.hidden = false;
+  if (refocus && !chat.ended) chat.els.endBtn.focus();
+}
+
+function endChat(chat) {
+  if (chat.ended) return;
+  const clientMsgId = newClientMsgId();
+  state.reliable.set(clientMsgId, { kind: 'end', conversationId: chat.id });
+  stopTyping(chat);
+  socket.sendReliable({ type: 'end_chat', client_msg_id: clientMsgId, conversation_id: chat.id });
+  chat.els.confirm.hidden = true;
+  chat.els.endBtn.hidden = false;
+  chat.els.endBtn.disabled = true;
+}
+
+function markEnded(chat) {
+  const wasEnded = chat.ended;
+  chat.ended = true;
+  chat.conv = { ...chat.conv, state: 'ended' };
+  setVisitorTyping(chat, false);
+  chat.els.endBtn.hidden = true;
+  chat.els.confirm.hidden = true;
+  chat.els.closeBtn.hidden = false;
+  chat.els.composer.hidden = true;
+  chat.els.hint.hidden = true;
+  chat.els.endedNotice.hidden = false;
+  chat.els.endedTag.hidden = false;
+  chat.els.tab.classList.add('is-ended');
+  chat.els.pane.classList.add('is-ended');
+  renderChatHeader(chat);
+  if (!wasEnded) {
+    renderChatList();
+    if (state.selected === chat.id && document.activeElement === chat.els.textarea) chat.els.closeBtn.focus();
+    if (state.history.loaded) state.history.stale = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+function onMessage(message) {
+  let chat = state.chats.get(message.conversation_id);
+  if (!chat) return; // not a conversation we show
+  if (chat.seqs.has(message.seq)) return; // already shown: never twice
+  chat.seqs.add(message.seq);
+  if (message.seq > chat.lastSeq) chat.lastSeq = message.seq;
+
+  // Our own message coming back: replace the pending bubble.
+  const pendingRow = message.client_msg_id ? chat.pending.get(message.client_msg_id) : null;
+  if (pendingRow) {
+    chat.pending.delete(message.client_msg_id);
+    state.reliable.delete(message.client_msg_id);
+    pendingRow.remove();
+  }
+
+  const row = renderMessageRow(message, { meId: state.me && state.me.operator_id, previous: chat.lastRendered, conv: chat.conv });
+  insertRow(chat, row, message);
+
+  if (message.kind === 'visitor') setVisitorTyping(chat, false);
+  if (message.kind === 'system' && message.event === 'chat_ended') markEnded(chat);
+
+  if (message.kind !== 'system' || message.event === 'chat_ended') {
+    chat.lastMessage = message;
+    renderPreview(chat);
+  }
+  const fromVisitor = message.kind === 'visitor';
+  const visible = state.view === 'chats' && state.selected === chat.id && !document.hidden;
+  if (fromVisitor && !visible && chat.everLoaded) {
+    chat.unread += 1;
+    renderBadge(chat);
+  }
+  if (fromVisitor && chat.loaded && chat.id === state.selected) refreshVisitorInfoSoon(chat.id);
+}
+
+function insertRow(chat, row, message) {
+  const { log } = chat.els;
+  const after = $$('[data-seq]', log).find((node) => !node.classList.contains('is-pending') && Number(node.dataset.seq) > message.seq);
+  if (after) {
+    log.insertBefore(row, after);
+  } else {
+    const created = parseTime(message.created_at);
+    const previousDate = chat.lastRendered ? parseTime(chat.lastRendered.created_at) : null;
+    if (created && (!previousDate || !sameDay(created, previousDate))) {
+      const divider = dayDivider(created);
+      const firstPending = log.querySelector('.is-pending');
+      log.insertBefore(divider, firstPending);
+    }
+    const firstPending = log.querySelector('.is-pending');
+    log.insertBefore(row, firstPending);
+    chat.lastRendered = message;
+  }
+  afterAppend(chat);
+}
+
+function afterAppend(chat) {
+  if (chat.els.pane.hidden) return;
+  if (chat.stickBottom) scrollToBottom(chat);
+  else chat.els.jump.hidden = false;
+}
+
+function dayDivider(date) {
+  const today = new Date(serverNow());
+  const yesterday = new Date(today.getTime() - 86_400_000);
+  const label = sameDay(date, today) ? t('day_today') : sameDay(date, yesterday) ? t('day_yesterday') : fmtDay(date);
+  return h('div', { class: 'day-divider', attrs: { role: 'separator' } }, timeEl(date, label, 'day-label'));
+}
+
+function systemText(message, meId, conv) {
+  const author = message.author || {};
+  const isMe = author.kind === 'operator' && author.id && author.id === meId;
+  switch (message.event) {
+    case 'chat_requested':
+      return t('sys_chat_requested');
+    case 'operator_joined':
+      return isMe ? t('sys_operator_joined_you') : t('sys_operator_joined', { name: author.name || t('operator_fallback') });
+    case 'chat_ended':
+      if (isMe) return t('sys_chat_ended_you');
+      if (author.kind === 'operator') return t('sys_chat_ended_operator', { name: author.name || t('operator_fallback') });
+      if (conv && conv.end_reason === 'visitor_abandoned') return t('sys_chat_ended_abandoned');
+      if (author.kind === 'visitor') return t('sys_chat_ended_visitor');
+      return t('sys_chat_ended');
+    default:
+      return message.text || '';
+  }
+}
+
+/** One message row. Visitor text goes in with textContent, inside a dir="auto" bubble. */
+function renderMessageRow(message, { meId, previous, conv }) {
+  const created = parseTime(message.created_at);
+  if (message.kind === 'system') {
+    return h('div', {
+      class: `msg-system${message.event === 'chat_ended' ? ' msg-system-end' : ''}`,
+      data: { seq: String(message.seq), event: message.event || '', testid: 'system-message' },
+    },
+    h('span', { class: 'msg-system-text', text: systemText(message, meId, conv), attrs: { dir: 'auto' } }),
+    timeEl(created, fmtClock(created), 'msg-system-time'));
+  }
+  const author = message.author || {};
+  const mine = author.kind === 'operator' && author.id === meId;
+  const side = author.kind === 'visitor' ? 'visitor' : 'operator';
+  const continued = previous && previous.kind === message.kind && previous.author && previous.author.id === author.id
+    && created && parseTime(previous.created_at) && created - parseTime(previous.created_at) < GROUP_WINDOW_MS
+    && sameDay(created, parseTime(previous.created_at));
+  const authorName = mine ? t('you') : author.name || (author.kind === 'visitor' ? visitorName(conv) : t('operator_fallback'));
+  const classes = ['msg', `msg-${side}`];
+  if (mine) classes.push('msg-mine');
+  if (message.kind === 'whisper') classes.push('msg-whisper');
+  if (continued) classes.push('msg-cont');
+  return h('div', { class: classes.join(' '), data: { seq: String(message.seq), kind: message.kind, testid: 'message' } },
+    h('div', { class: 'msg-meta' },
+      bidi(authorName, 'msg-author'),
+      message.kind === 'whisper' ? h('span', { class: 'tag tag-note', text: t('msg_internal_note') }) : null,
+      timeEl(created, fmtClock(created), 'msg-time')),
+    h('div', { class: 'bubble', text: message.text, attrs: { dir: 'auto', title: created ? fmtDateTime(created) : undefined }, data: { testid: 'message-text' } }));
+}
+
+function renderPreview(chat) {
+  const message = chat.lastMessage;
+  if (chat.visitorTypingShown) return;
+  chat.els.preview.classList.remove('is-typing');
+  if (!message) {
+    chat.els.previewText.textContent = t('chat_no_messages');
+    return;
+  }
+  const text = message.kind === 'system' ? systemText(message, state.me && state.me.operator_id, chat.conv) : message.text;
+  const mine = message.author && message.author.kind === 'operator' && message.author.id === (state.me && state.me.operator_id);
+  // Previews are one line: collapse whitespace; the element is dir="auto" and isolated.
+  const oneLine = text.replace(/\s+/g, ' ').slice(0, 140);
+  chat.els.previewText.textContent = mine ? `${t('you')}: ${oneLine}` : oneLine;
+  const created = parseTime(message.created_at);
+  chat.els.tabTime.textContent = fmtShort(created);
+}
+
+// Visitor typing
+
+function setVisitorTyping(chat, typing) {
+  clearTimeout(chat.visitorTyping);
+  chat.visitorTyping = null;
+  const { typingEl, typingText, preview, previewText } = chat.els;
+  if (typing && !chat.ended) {
+    typingText.textContent = t('typing_visitor', { name: visitorName(chat.conv) });
+    typingEl.classList.remove('is-idle');
+    chat.visitorTypingShown = true;
+    previewText.textContent = t('chat_typing_preview');
+    preview.classList.add('is-typing');
+    chat.visitorTyping = setTimeout(() => setVisitorTyping(chat, false), VISITOR_TYPING_TIMEOUT_MS);
+  } else {
+    typingEl.classList.add('is-idle');
+    typingText.textContent = '';
+    if (chat.visitorTypingShown) {
+      chat.visitorTypingShown = false;
+      renderPreview(chat);
+    }
+  }
+}
+
+// Operator typing (throttled)
+
+function onComposerInput(chat) {
+  if (chat.ended) return;
+  const text = chat.els.textarea.value;
+  if (!text.trim()) {
+    stopTyping(chat);
+    return;
+  }
+  const now = Date.now();
+  const typing = chat.typing;
+  if (!typing.active || now - typing.lastSent > TYPING_THROTTLE_MS) {
+    if (socket && socket.sendVolatile({ type: 'typing', conversation_id: chat.id, is_typing: true })) {
+      typing.active = true;
+      typing.lastSent = now;
+    }
+  }
+  clearTimeout(typing.idle);
+  typing.idle = setTimeout(() => stopTyping(chat), TYPING_IDLE_MS);
+}
+
+function stopTyping(chat) {
+  const typing = chat.typing;
+  clearTimeout(typing.idle);
+  if (!typing.active) return;
+  typing.active = false;
+  if (socket) socket.sendVolatile({ type: 'typing', conversation_id: chat.id, is_typing: false });
+}
+
+function autosize(textarea) {
+  textarea.style.height = 'auto';
+  textarea.style.height = `${Math.min(textarea.scrollHeight + 2, 180)}px`;
+}
+
+// Sending
+
+function sendFromComposer(chat) {
+  if (chat.ended) return;
+  const { textarea } = chat.els;
+  const text = textarea.value;
+  if (!text.trim()) return;
+  if (charCount(text) > MAX_TEXT) {
+    toast(t('err_text_too_long'));
+    return;
+  }
+  unlockAudio();
+  stopTyping(chat);
+  sendText(chat, text);
+  textarea.value = '';
+  autosize(textarea);
+  textarea.focus();
+}
+
+function sendText(chat, text) {
+  const clientMsgId = newClientMsgId();
+  const pending = { kind: 'send', conversationId: chat.id, text };
+  state.reliable.set(clientMsgId, pending);
+  const row = pendingRow(chat, clientMsgId, text);
+  chat.pending.set(clientMsgId, row);
+  chat.els.log.append(row);
+  scrollToBottom(chat);
+  socket.sendReliable({ type: 'send_message', client_msg_id: clientMsgId, conversation_id: chat.id, text });
+  refreshPendingLabels(chat);
+}
+
+function pendingRow(chat, clientMsgId, text) {
+  const now = new Date(serverNow());
+  return h('div', {
+    class: 'msg msg-operator msg-mine is-pending',
+    data: { clientMsgId, state: 'sending', testid: 'message', kind: 'operator' },
+  },
+  h('div', { class: 'msg-meta' }, bidi(t('you'), 'msg-author'), timeEl(now, fmtClock(now), 'msg-time')),
+  h('div', { class: 'bubble', text, attrs: { dir: 'auto' }, data: { testid: 'message-text' } }),
+  h('div', { class: 'msg-status', data: { testid: 'message-status' } }));
+}
+
+function setPendingLabel(row, text) {
+  const status = row.querySelector('.msg-status');
+  if (status) status.textContent = text;
+}
+
+function refreshPendingLabels(chat) {
+  for (const row of chat.pending.values()) {
+    if (row.dataset.state === 'failed' || row.dataset.state === 'acked') continue;
+    const label = state.connection === 'online' ? t('msg_sending') : t('msg_queued');
+    row.dataset.state = state.connection === 'online' ? 'sending' : 'queued';
+    setPendingLabel(row, label);
+  }
+}
+
+function markFailed(chat, row, pending, reason) {
+  row.dataset.state = 'failed';
+  row.classList.add('is-failed');
+  const clientMsgId = row.dataset.clientMsgId;
+  const status = row.querySelector('.msg-status');
+  status.textContent = '';
+  status.append(
+    h('span', { class: 'msg-error', text: t('msg_failed', { message: reason }), attrs: { role: 'alert' } }),
+    h('button', {
+      type: 'button', class: 'link-btn', text: t('msg_retry'),
+      on: {
+        click: () => {
+          chat.pending.delete(clientMsgId);
+          row.remove();
+          if (!chat.ended) sendText(chat, pending.text);
+        },
+      },
+    }),
+    h('button', {
+      type: 'button', class: 'link-btn', text: t('msg_dismiss'),
+      on: {
+        click: () => {
+          chat.pending.delete(clientMsgId);
+          row.remove();
+          if (!chat.ended) chat.els.textarea.focus();
+        },
+      },
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Visitor panel
+
+function currentPanelConversation() {
+  if (state.view === 'chats') {
+    const chat = state.selected && state.chats.get(state.selected);
+    return chat ? chat.conv : null;
+  }
+  return state.history.openId ? state.history.openConv || null : null;
+}
+
+function renderVisitorPanel() {
+  const body = $('#visitor-body');
+  const conv = currentPanelConversation();
+  body.textContent = '';
+  if (!conv) {
+    body.append(h('div', { class: 'panel-empty' },
+      h('span', { class: 'panel-empty-icon', attrs: { 'aria-hidden': 'true' } }),
+      h('p', { text: t('visitor_panel_empty') })));
+    return;
+  }
+  const cached = state.visitorInfo.get(conv.id);
+  if (!cached || Date.now() - cached.at > VISITOR_INFO_REFRESH_MS) loadVisitorInfo(conv.id);
+  const info = cached && cached.data;
+  const name = (info && info.name) || visitorName(conv);
+  const returning = info ? h('p', {
+    class: `visitor-kind ${info.returning ? 'is-returning' : 'is-new'}`,
+    text: info.returning
+      ? (typeof info.conversation_count === 'number' ? t('visitor_returning_count', { count: info.conversation_count }) : t('visitor_returning'))
+      : t('visitor_new'),
+    data: { testid: 'visitor-returning', returning: String(!!info.returning) },
+  }) : null;
+  body.append(h('div', { class: 'visitor-card' },
+    avatar(name, conv.visitor && conv.visitor.id, 'lg'),
+    h('div', { class: 'visitor-card-text' },
+      h('p', { class: 'visitor-name', data: { testid: 'visitor-name' } }, bidi(name)),
+      returning)));
+
+  if (!info) {
+    body.append(h('p', {
+      class: 'panel-note', attrs: { role: 'status' },
+      text: cached && cached.error ? t('visitor_unavailable') : t('visitor_loading'),
+    }));
+    const created = parseTime(conv.created_at);
+    if (created) body.append(factList([[t('visitor_chat_started'), fmtDateTime(created), 'visitor-chat-started']]));
+    return;
+  }
+
+  const page = info.current_page;
+  const pageNode = page && (page.url || page.title) ? pageFact(page) : h('span', { class: 'muted', text: t('visitor_page_unknown') });
+  body.append(h('h3', { class: 'panel-section', text: t('visitor_section_session') }));
+  body.append(factList([
+    [t('visitor_current_page'), pageNode, 'visitor-page'],
+    [t('visitor_chat_started'), fmtDateTime(parseTime(conv.created_at)), 'visitor-chat-started'],
+    [t('visitor_first_seen'), fmtDateTime(parseTime(info.first_seen_at)), 'visitor-first-seen'],
+  ]));
+  body.append(h('h3', { class: 'panel-section', text: t('visitor_section_technical') }));
+  body.append(factList([
+    [t('visitor_browser'), info.browser || t('visitor_unknown'), 'visitor-browser'],
+    [t('visitor_os'), info.os || t('visitor_unknown'), 'visitor-os'],
+    [t('visitor_device'), info.device || t('visitor_unknown'), 'visitor-device'],
+    [t('visitor_ip'), info.ip || t('visitor_unknown'), 'visitor-ip'],
+  ]));
+  if (info.user_agent) {
+    body.append(h('details', { class: 'ua' },
+      h('summary', { text: t('visitor_user_agent') }),
+      h('code', { class: 'ua-text', text: info.user_agent, data: { testid: 'visitor-user-agent' } })));
+  }
+}
+
+function pageFact(page) {
+  const href = page.url ? safeHttpUrl(page.url) : null;
+  const title = page.title || page.url;
+  const titleNode = href
+    ? h('a', { class: 'page-link', href, text: title, attrs: { target: '_blank', rel: 'noopener noreferrer nofollow', dir: 'auto' } })
+    : bidi(title, 'page-title-text');
+  return h('span', { class: 'page-fact' }, titleNode, page.url && page.title ? h('span', { class: 'page-url', text: page.url, attrs: { dir: 'ltr' } }) : null);
+}
+
+function factList(rows) {
+  return h('dl', { class: 'facts' }, rows.map(([label, value, testid]) => h('div', { class: 'fact' },
+    h('dt', { text: label }),
+    h('dd', { data: { testid } }, value instanceof Node ? value : String(value || t('visitor_unknown'))))));
+}
+
+async function loadVisitorInfo(conversationId) {
+  const entry = state.visitorInfo.get(conversationId) || { data: null, at: 0 };
+  if (entry.loading) return;
+  entry.loading = true;
+  entry.at = Date.now();
+  state.visitorInfo.set(conversationId, entry);
+  try {
+    const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversationId)}/visitor`, { credentials: 'same-origin', cache: 'no-store' });
+    if (response.status === 401) {
+      onAuthLost();
+      return;
+    }
+    if (response.ok) {
+      entry.data = await response.json();
+      entry.error = null;
+    } else {
+      entry.error = response.status;
+    }
+  } catch {
+    entry.error = 'network';
+  } finally {
+    entry.loading = false;
+    entry.at = Date.now();
+  }
+  const conv = currentPanelConversation();
+  if (conv && conv.id === conversationId) renderVisitorPanel();
+}
+
+function refreshVisitorInfoSoon(conversationId) {
+  const entry = state.visitorInfo.get(conversationId);
+  if (entry && Date.now() - entry.at < 5_000) return;
+  loadVisitorInfo(conversationId);
+}
+
+// ---------------------------------------------------------------------------------------
+// Views: chats and history
+
+function setView(view, { focus = true } = {}) {
+  state.view = view;
+  for (const link of $$('#main-nav .nav-link')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  $('#chats-view').hidden = view !== 'chats';
+  $('#history-view').hidden = view !== 'history';
+  if (view === 'chats') {
+    const chat = state.selected && state.chats.get(state.selected);
+    $('#conv-empty').hidden = !!chat;
+    if (chat) {
+      chat.els.pane.hidden = false;
+      markRead(chat);
+      if (chat.stickBottom) scrollToBottom(chat);
+      if (focus) (chat.ended ? chat.els.closeBtn : chat.els.textarea).focus();
+    }
+  } else if (view === 'history') {
+    if (!state.history.loaded || state.history.stale) loadHistory(true);
+    if (focus) {
+      const target = state.history.openId ? $('#transcript-back') : $('#history-refresh');
+      target.focus();
+    }
+  }
+  updateTitle();
+  renderVisitorPanel();
+}
+
+async function loadHistory(reset) {
+  const history = state.history;
+  if (history.loading) return;
+  history.loading = true;
+  history.stale = false;
+  const list = $('#history-list');
+  const status = $('#history-status');
+  const more = $('#history-more');
+  if (reset) {
+    history.cursor = null;
+    list.textContent = '';
+  }
+  status.textContent = t('history_loading');
+  more.hidden = true;
+  let url = `/api/v1/conversations?state=ended&limit=${HISTORY_PAGE}`;
+  if (history.cursor) url += `&before=${encodeURIComponent(history.cursor)}`;
+  try {
+    const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+    if (response.status === 401) {
+      onAuthLost();
+      return;
+    }
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error((body && body.message) || String(response.status));
+    }
+    const body = await response.json();
+    const conversations = body.conversations || [];
+    for (const conversation of conversations) {
+      if (list.querySelector(`[data-conversation-id="${CSS.escape(conversation.id)}"]`)) continue;
+      list.append(historyRow(conversation));
+    }
+    history.cursor = body.next || null;
+    history.loaded = true;
+    more.hidden = !history.cursor;
+    status.textContent = list.children.length === 0 ? t('history_empty') : '';
+  } catch (error) {
+    status.textContent = t('history_error', { message: error.message || '' });
+    more.hidden = !history.cursor;
+  } finally {
+    history.loading = false;
+  }
+}
+
+function historyRow(conversation) {
+  const name = visitorName(conversation);
+  const created = parseTime(conversation.created_at);
+  const dateText = fmtDateTime(created);
+  const count = Math.max(0, Number(conversation.last_seq) || 0);
+  const reason = conversation.end_reason ? t(`end_reason_${conversation.end_reason}`) : t('end_reason_unknown');
+  const open = h('button', {
+    type: 'button', class: 'history-open',
+    attrs: { 'aria-label': t('history_open_label', { name, date: dateText }) },
+    data: { testid: 'history-open' },
+    on: { click: () => openTranscript(conversation) },
+  }, avatar(name, conversation.visitor && conversation.visitor.id, 'sm'), bidi(name, 'history-name'),
+  isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null);
+  const row = h('div', {
+    class: 'history-row', attrs: { role: 'row' },
+    data: { conversationId: conversation.id, testid: 'history-item' },
+  },
+  h('span', { class: 'history-cell-visitor', attrs: { role: 'cell' } }, open),
+  h('span', { attrs: { role: 'cell' } }, timeEl(created, dateText)),
+  h('span', { class: 'muted', attrs: { role: 'cell' }, text: t('history_messages', { count }) }),
+  h('span', { class: 'muted', attrs: { role: 'cell' }, text: reason.startsWith('end_reason_') ? t('end_reason_unknown') : reason }));
+  row.addEventListener('click', (event) => {
+    if (event.target.closest('button')) return;
+    openTranscript(conversation);
+  });
+  return row;
+}
+
+async function openTranscript(conversation) {
+  const history = state.history;
+  history.openId = conversation.id;
+  history.openConv = conversation;
+  $('#history-list-wrap').hidden = true;
+  const wrap = $('#transcript-wrap');
+  wrap.hidden = false;
+  const name = visitorName(conversation);
+  $('#transcript-title').textContent = name;
+  $('#transcript-title').setAttribute('dir', 'auto');
+  const created = parseTime(conversation.created_at);
+  $('#transcript-meta').textContent = fmtDateTime(created);
+  $('#transcript-download').href = `/api/v1/conversations/${encodeURIComponent(conversation.id)}/transcript?format=txt`;
+  const log = $('#transcript');
+  log.setAttribute('aria-label', t('transcript_label', { name }));
+  log.setAttribute('role', 'region');
+  log.textContent = '';
+  log.append(h('p', { class: 'panel-note', text: t('transcript_loading') }));
+  renderVisitorPanel();
+  $('#transcript-back').focus();
+  try {
+    const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversation.id)}/transcript`, { credentials: 'same-origin', cache: 'no-store' });
+    if (response.status === 401) {
+      onAuthLost();
+      return;
+    }
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error((body && body.message) || String(response.status));
+    }
+    const body = await response.json();
+    if (history.openId !== conversation.id) return;
+    const conv = body.conversation || conversation;
+    history.openConv = conv;
+    log.textContent = '';
+    let previous = null;
+    for (const message of body.messages || []) {
+      const created2 = parseTime(message.created_at);
+      const previousDate = previous ? parseTime(previous.created_at) : null;
+      if (created2 && (!previousDate || !sameDay(created2, previousDate))) log.append(dayDivider(created2));
+      log.append(renderMessageRow(message, { meId: state.me && state.me.operator_id, previous, conv }));
+      previous = message;
+    }
+    const ended = (body.messages || []).find((m) => m.event === 'chat_ended');
+    const endTime = ended ? parseTime(ended.created_at) : null;
+    if (created && endTime) {
+      $('#transcript-meta').textContent = `${fmtDateTime(created)} – ${fmtClock(endTime)} · ${fmtElapsed(endTime - created)}`;
+    }
+  } catch (error) {
+    log.textContent = '';
+    log.append(h('p', { class: 'panel-note', attrs: { role: 'alert' }, text: t('transcript_error', { message: error.message || '' }) }));
+  }
+}
+
+function closeTranscript() {
+  const id = state.history.openId;
+  state.history.openId = null;
+  state.history.openConv = null;
+  $('#transcript-wrap').hidden = true;
+  $('#history-list-wrap').hidden = false;
+  renderVisitorPanel();
+  const row = id && $(`#history-list [data-conversation-id="${CSS.escape(id)}"] .history-open`);
+  (row || $('#history-refresh')).focus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Toasts
+
+function toast(message) {
+  const box = $('#toasts');
+  const item = h('div', { class: 'toast', attrs: { role: 'status' }, data: { testid: 'toast' } },
+    h('span', { class: 'toast-text', text: message }),
+    h('button', {
+      type: 'button', class: 'toast-close', text: '×',
+      attrs: { 'aria-label': t('toast_dismiss') },
+      on: { click: () => item.remove() },
+    }));
+  box.append(item);
+  setTimeout(() => item.remove(), 7_000);
+}
+
+// ---------------------------------------------------------------------------------------
+// Wiring
+
+function wire() {
+  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#logout').addEventListener('click', logout);
+  $('#conn-retry').addEventListener('click', () => { if (socket) socket.retryNow(); });
+  $('#notify-enable').addEventListener('click', enableNotifications);
+  $('#sound-toggle').addEventListener('click', toggleSound);
+  for (const radio of $$('input[name="status"]')) radio.addEventListener('change', onStatusChange);
+  for (const link of $$('#main-nav .nav-link')) link.addEventListener('click', () => setView(link.dataset.view));
+  $('#history-refresh').addEventListener('click', () => loadHistory(true));
+  $('#history-more').addEventListener('click', () => loadHistory(false));
+  $('#transcript-back').addEventListener('click', closeTranscript);
+  $('#transcript-wrap').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closeTranscript();
+  });
+  // Browsers only let a page play sound after a user gesture: unlock on the first one.
+  const unlockOnce = () => unlockAudio();
+  window.addEventListener('pointerdown', unlockOnce, { once: true, capture: true });
+  window.addEventListener('keydown', unlockOnce, { once: true, capture: true });
+  document.addEventListener('visibilitychange', () => {
+    const chat = state.selected && state.chats.get(state.selected);
+    if (chat) markRead(chat);
+  });
+  window.addEventListener('focus', () => renderNotifyControls());
+  setInterval(tickWaits, 1_000);
+  // Keep the visitor panel's current page fresh for the open chat.
+  setInterval(() => {
+    const conv = currentPanelConversation();
+    if (conv && conv.state !== 'ended' && state.view === 'chats') {
+      const entry = state.visitorInfo.get(conv.id);
+      if (!entry || Date.now() - entry.at > VISITOR_INFO_REFRESH_MS) loadVisitorInfo(conv.id);
+    }
+  }, 5_000);
+}
+
+// Exposed read-only for tests and debugging (no secrets in it).
+Object.defineProperty(window, 'livehelpConsole', {
+  value: Object.freeze({
+    snapshot: () => ({
+      connection: state.connection,
+      status: state.status,
+      queue: [...state.queue.keys()],
+      chats: [...state.chats.values()].map((c) => ({ id: c.id, lastSeq: c.lastSeq, seqs: [...c.seqs], unread: c.unread, ended: c.ended })),
+      outbox: socket ? socket.outbox.length : 0,
+    }),
+  }),
+});
+
+wire();
+boot();
