@@ -422,6 +422,106 @@ mod tests {
         }
     }
 
+    #[test]
+    fn server_type_names_match_the_enum() {
+        let id = Uuid::nil();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let participant = ParticipantDto { id, name: None };
+        let author = AuthorDto {
+            kind: "system".into(),
+            id: None,
+            name: None,
+        };
+        let conversation = ConversationDto {
+            id,
+            state: "queued".into(),
+            site_id: id,
+            visitor: participant.clone(),
+            operator_id: None,
+            last_seq: 1,
+            created_at: at,
+            end_reason: None,
+        };
+        let message = MessageDto {
+            id,
+            conversation_id: id,
+            seq: 1,
+            kind: "system".into(),
+            author: author.clone(),
+            text: "x".into(),
+            event: None,
+            client_msg_id: None,
+            created_at: at,
+        };
+        // One of each variant; adding a variant without listing it here fails to compile
+        // the exhaustive match below.
+        let frames = [
+            ServerFrame::Hello {
+                protocol_version: 1,
+                role: "visitor".into(),
+                you: participant,
+                conversations: vec![],
+                status: None,
+            },
+            ServerFrame::Ack {
+                client_msg_id: id,
+                conversation_id: id,
+                message_id: id,
+                seq: 1,
+            },
+            ServerFrame::Message { message },
+            ServerFrame::Typing {
+                conversation_id: id,
+                author,
+                is_typing: true,
+            },
+            ServerFrame::Conversation { conversation },
+            ServerFrame::Queue {
+                conversations: vec![],
+            },
+            ServerFrame::Resumed {
+                conversation_id: id,
+                last_seq: 1,
+            },
+            ServerFrame::Error {
+                code: ErrorCode::Internal,
+                message: "x".into(),
+                client_msg_id: None,
+            },
+            ServerFrame::Pong {},
+            ServerFrame::Status {
+                status: "online".into(),
+            },
+        ];
+        for frame in &frames {
+            match frame {
+                ServerFrame::Hello { .. }
+                | ServerFrame::Ack { .. }
+                | ServerFrame::Message { .. }
+                | ServerFrame::Typing { .. }
+                | ServerFrame::Conversation { .. }
+                | ServerFrame::Queue { .. }
+                | ServerFrame::Resumed { .. }
+                | ServerFrame::Error { .. }
+                | ServerFrame::Pong {}
+                | ServerFrame::Status { .. } => {}
+            }
+        }
+        let names: Vec<String> = frames
+            .iter()
+            .map(|frame| {
+                let value: serde_json::Value =
+                    serde_json::from_str(&frame.to_json()).expect("json");
+                value["type"].as_str().expect("type").to_owned()
+            })
+            .collect();
+        assert_eq!(names, ServerFrame::TYPES);
+        for frame in &frames {
+            let back: ServerFrame = serde_json::from_str(&frame.to_json()).expect("decodes");
+            assert_eq!(&back, frame);
+        }
+    }
+
     proptest! {
         #[test]
         fn send_message_round_trips(text in "\\PC{0,300}", id in any::<u128>(), conv in any::<u128>()) {
