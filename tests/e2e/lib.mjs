@@ -154,10 +154,12 @@ export const W = {
   privacyLink: (page) => page.getByTestId('lh-privacy-link'),
 };
 
-/** Opens /demo and waits until the widget's launcher is on the page. */
+/** Opens /demo and waits until the widget is on the page with its site's configuration. */
 export async function openDemo(page, server) {
   await page.goto(`${server.url}/demo`);
   await W.launcher(page).waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.querySelector('livehelp-widget')?.shadowRoot
+    .querySelector('[data-testid=lh-privacy-link]'));
 }
 
 /** Launcher → name (optional) → Start chat; resolves when the chat view is shown. */

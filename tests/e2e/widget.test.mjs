@@ -3,6 +3,7 @@
 // port with a fresh data dir and kills it at the end.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -229,6 +230,20 @@ test('a visitor and an operator hold a conversation: 12 messages each way, Hebre
   assert.equal(await page.getByTestId('lh-new-chat').isVisible(), true);
   assert.equal(await W.input(page).isVisible(), false);
   await screenshot(page, 'widget-ended');
+
+  // "Start a new chat" opens a second conversation for the same visitor, with a clean log.
+  const ended = new Set([conversationId]);
+  await page.getByTestId('lh-new-chat').click();
+  const second = await op.acceptNext({ visitorName: 'דנה 🌷', after: ended });
+  assert.notEqual(second.id, conversationId);
+  await waitForSystem(page, 'operator_joined');
+  assert.deepEqual(await widgetMessages(page), []);
+  await visitorSend(page, 'one more question');
+  await op.waitForMessage(second.id, 'one more question');
+  // The operator may end it too.
+  await op.end(second.id);
+  await waitForSystem(page, 'chat_ended');
+  assert.equal(await W.status(page).textContent(), 'Chat ended');
   w.assertClean();
 });
 
@@ -416,7 +431,8 @@ test('returning visitor: after a reload the conversation continues; a stale toke
 
   const checks = [];
   page.on('request', (r) => { if (r.url().endsWith('/api/v1/visitor-session')) checks.push(r); });
-  await page.reload();
+  // Come back on another page of the site: the widget reports it with a page_view frame.
+  await page.goto(`${server.url}/demo/index.html`);
   await W.launcher(page).waitFor({ state: 'visible' });
   await W.launcher(page).click();
   await waitForBubble(page, 'welcome, Rita', { author: 'operator' });
@@ -431,6 +447,8 @@ test('returning visitor: after a reload the conversation continues; a stale toke
   t.diagnostic(`visitor-session after reload: ${JSON.stringify(session)}`);
   assert.equal(session.name, 'Returning Rita');
   assert.equal(typeof session.returning, 'boolean');
+  const panel = await (await fetch(`${server.url}/api/v1/conversations/${conversationId}/visitor`, { headers: { Cookie: op.cookie } })).json();
+  assert.equal(panel.current_page?.url, `${server.url}/demo/index.html`, 'page_view updated the current page');
 
   // A token the server does not know is dropped and the visitor starts over.
   w.allow.push(/status of 401/);
@@ -471,6 +489,46 @@ test('chat still works with cookies and storage blocked', async (t) => {
   await op.waitForMessage(conversationId, 'after consent');
   await W.end(page).click();
   await waitForSystem(page, 'chat_ended');
+  w.assertClean();
+});
+
+test('consent: the banner decides what is stored; unread badge while the panel is closed', async (t) => {
+  const s = scope(t);
+  const server = await s.server();
+  const op = await Operator.login(s, server);
+  const context = await s.browser();
+  const page = context.pages()[0];
+  const w = watch(page);
+  await openDemo(page, server);
+  const widgetKeys = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('livehelp:')));
+
+  // "No thanks" on the host's banner calls LiveHelp.consent(false): the chat works, the
+  // widget stores nothing (the host page keeps its own answer, which is its business).
+  await page.getByRole('button', { name: 'No thanks' }).click();
+  const conversationId = await connectedChat(page, op, 'Declining Dee');
+  await visitorSend(page, 'no cookies for me');
+  await op.waitForMessage(conversationId, 'no cookies for me');
+  assert.deepEqual(await widgetKeys(), []);
+  assert.equal(await page.evaluate(() => document.cookie), '');
+
+  // Consent given later: the token is kept from then on; withdrawn: it is removed again.
+  await page.evaluate(() => window.LiveHelp.consent(true));
+  assert.deepEqual(await widgetKeys(), [TOKEN_KEY]);
+  await page.evaluate(() => window.LiveHelp.consent(false));
+  assert.deepEqual(await widgetKeys(), []);
+
+  // With the panel closed, an operator message shows a badge on the launcher.
+  await page.evaluate(() => window.LiveHelp.close());
+  await W.panel(page).waitFor({ state: 'hidden' });
+  await op.say(conversationId, 'are you still there?');
+  await page.getByTestId('lh-badge').waitFor({ state: 'visible' });
+  assert.equal(await page.getByTestId('lh-badge').textContent(), '1');
+  assert.match(await W.launcher(page).getAttribute('aria-label'), /\(1\)/);
+  await screenshot(page, 'widget-unread-badge');
+  await page.evaluate(() => window.LiveHelp.open());
+  await W.panel(page).waitFor({ state: 'visible' });
+  assert.equal(await page.getByTestId('lh-badge').isVisible(), false);
+  await waitForBubble(page, 'are you still there?', { author: 'operator' });
   w.assertClean();
 });
 
@@ -528,6 +586,48 @@ test('br_11_visitor_identities_are_not_mixed', async (t) => {
   assert.notEqual(transcriptB.conversation.visitor.id, (await op.transcript(c1)).conversation.visitor.id, 'B is a new visitor');
   w1.assertClean('V1');
   w2.assertClean('V2');
+});
+
+test('embedded on another origin, under hostile page CSS: API base from the script src, CORS, isolated styles', async (t) => {
+  const s = scope(t);
+  const server = await s.server();
+  const op = await Operator.login(s, server);
+  // A tenant's page on another origin (localhost vs 127.0.0.1), with CSS that would wreck
+  // an unisolated widget.
+  const html = `<!doctype html><html><head><title>Tenant shop</title><style>
+    * { font-family: serif !important; color: red !important; background: yellow !important; }
+    div, button, textarea, input { display: inline !important; position: static !important; width: 10px !important; }
+    livehelp-widget * { display: none !important; }
+  </style></head><body><h1>Another shop</h1>
+  <script async src="${server.url}/widget.js" data-site-key="demo-site-key"></script></body></html>`;
+  const host = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(html); });
+  await new Promise((resolve) => host.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => host.close(resolve)));
+  const pageUrl = `http://localhost:${host.address().port}/`;
+
+  const context = await s.browser();
+  const page = context.pages()[0];
+  const w = watch(page);
+  const apiCalls = [];
+  page.on('request', (r) => { if (r.url().includes('/api/v1/')) apiCalls.push(r.url()); });
+  await page.goto(pageUrl);
+  await W.launcher(page).waitFor({ state: 'visible' });
+  const launcher = await page.evaluate(() => {
+    const b = document.querySelector('livehelp-widget').shadowRoot.querySelector('[data-testid=lh-launcher]');
+    const cs = getComputedStyle(b);
+    return { position: cs.position, width: cs.width, color: cs.color, background: cs.backgroundColor };
+  });
+  assert.deepEqual(launcher, { position: 'fixed', width: '58px', color: 'rgb(255, 255, 255)', background: 'rgb(37, 99, 235)' });
+  const conversationId = await connectedChat(page, op, 'Cross Origin Carla');
+  await visitorSend(page, 'hello from another origin');
+  await op.waitForMessage(conversationId, 'hello from another origin');
+  await op.say(conversationId, 'hello back');
+  await waitForBubble(page, 'hello back', { author: 'operator' });
+  assert.ok(apiCalls.length > 0 && apiCalls.every((u) => u.startsWith(`${server.url}/api/v1/`)), `API calls go to the script's origin: ${apiCalls}`);
+  const visitor = await fetch(`${server.url}/api/v1/conversations/${conversationId}/visitor`, { headers: { Cookie: op.cookie } });
+  if (visitor.status === 200) assert.equal((await visitor.json()).current_page?.url, pageUrl);
+  await screenshot(page, 'widget-cross-origin-hostile-css');
+  w.assertClean();
 });
 
 test('mobile width: the panel fills the screen and nothing scrolls sideways', async (t) => {

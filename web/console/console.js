@@ -2,6 +2,31 @@
 //
 // Safety rule: every string that came from a visitor or the server is put in the page with
 // textContent (through dom.js's h()), never as HTML.
+//
+// DOM guide for tests (data-testid unless noted):
+//   login: login-form, login-email, login-password, login-submit, login-error
+//   top bar: nav-chats, nav-history, notifications-enable, sound-toggle, me-name, logout,
+//     connection-banner (+ connection-retry)
+//   status: status-toggle (fieldset), radios status-online / status-away (labels
+//     label[for=status-online|status-away])
+//   queue: queue (ul), queue-count, queue-item[data-conversation-id] > queue-name,
+//     queue-wait, accept (aria-label "Accept chat with NAME, waiting M:SS")
+//   chats: chat-list (role=tablist), chat-tab[data-conversation-id] (role=tab,
+//     aria-selected) > chat-tab-name, unread-badge (aria-label "N unread messages")
+//   conversation[data-conversation-id] (role=tabpanel) > conversation-name,
+//     conversation-state, end-chat, end-chat-confirm, end-chat-cancel, close-chat,
+//     message-list (role=log, aria-live=polite), typing-indicator (.is-idle when hidden),
+//     composer, composer-input (textarea#composer-ID), send, ended-notice
+//   messages: message[data-seq][data-kind] (.is-pending until stored) > message-author,
+//     message-text (dir=auto), message-status; system-message[data-seq][data-event]
+//   visitor panel: visitor-panel > visitor-name, visitor-returning[data-returning],
+//     visitor-page, visitor-chat-started, visitor-first-seen, visitor-browser, visitor-os,
+//     visitor-device, visitor-ip, visitor-user-agent
+//   history: history-view, history-refresh, history-list > history-item[data-conversation-id]
+//     > history-open, history-name; history-more; transcript-back, transcript-title,
+//     transcript-download, transcript (same message/system-message rows)
+//   toasts: toast. window.livehelpConsole.snapshot() gives connection, status, queue ids,
+//     chats (id, lastSeq, seqs, unread, ended) and the outbox size.
 
 import { t } from './strings.js';
 import { OperatorSocket, newClientMsgId } from './socket.js';
@@ -56,16 +81,21 @@ async function boot() {
   } catch { /* storage blocked: keep the default */ }
   let response;
   try {
-    response = await fetch('/api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' });
+    response = await fetch('/api/v1/auth/session', { credentials: 'same-origin', cache: 'no-store' });
   } catch {
     showLogin(t('login_unreachable'));
     return;
   }
   noteServerClock(response);
-  if (response.ok) {
-    startApp(await response.json());
+  if (!response.ok) {
+    showLogin(t('login_unreachable'));
+    return;
+  }
+  const session = await response.json();
+  if (session.authenticated) {
+    startApp(session.operator);
   } else {
-    showLogin(response.status === 401 ? '' : t('login_unreachable'));
+    showLogin('');
   }
 }
 
@@ -236,6 +266,11 @@ function onReady(hello) {
     if (chat.ended && chat.loaded) continue;
     chat.loaded = false;
     socket.sendVolatile({ type: 'resume', conversation_id: chat.id, after_seq: chat.lastSeq });
+  }
+  // After a page load, open the first chat so the operator sees where they left off.
+  if (!state.selected && state.view === 'chats') {
+    const first = [...state.chats.values()].find((chat) => !chat.ended);
+    if (first) selectChat(first.id, { focusComposer: false });
   }
   if (state.desiredStatus && state.desiredStatus !== state.status) {
     socket.sendVolatile({ type: 'set_status', status: state.desiredStatus });
@@ -479,7 +514,7 @@ function buildQueueItem(conversation) {
     avatar(name, conversation.visitor && conversation.visitor.id, 'sm'),
     h('span', { class: 'queue-main' },
       h('span', { class: 'queue-name-line' },
-        bidi(name, 'queue-name'),
+        Object.assign(bidi(name, 'queue-name', 'queue-name'), { title: name }),
         isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null),
       h('span', { class: 'queue-wait', data: { testid: 'queue-wait' } },
         h('span', { class: 'icon icon-clock', attrs: { 'aria-hidden': 'true' } }),
@@ -523,6 +558,7 @@ function announceRequest(conversation) {
       body: t('notify_body', { name: visitorName(conversation) }),
       tag: `livehelp-request-${conversation.id}`,
     });
+    document.body.dataset.lastNotification = conversation.id;
     notification.onclick = () => {
       window.focus();
       setView('chats', { focus: false });
@@ -889,6 +925,7 @@ function renderBadge(chat) {
   badge.hidden = chat.unread === 0;
   badge.textContent = chat.unread > 99 ? '99+' : String(chat.unread);
   badge.setAttribute('aria-label', t('chat_unread', { count: chat.unread }));
+  chat.els.tab.classList.toggle('has-unread', chat.unread > 0);
   updateTitle();
 }
 
@@ -998,7 +1035,7 @@ function onMessage(message) {
   if (message.kind === 'visitor') setVisitorTyping(chat, false);
   if (message.kind === 'system' && message.event === 'chat_ended') markEnded(chat);
 
-  if (message.kind !== 'system' || message.event === 'chat_ended') {
+  if (!chat.lastMessage || message.seq >= chat.lastMessage.seq) {
     chat.lastMessage = message;
     renderPreview(chat);
   }
@@ -1013,7 +1050,9 @@ function onMessage(message) {
 
 function insertRow(chat, row, message) {
   const { log } = chat.els;
-  const after = $$('[data-seq]', log).find((node) => !node.classList.contains('is-pending') && Number(node.dataset.seq) > message.seq);
+  // Messages nearly always arrive in seq order: only search for a place when one does not.
+  const inOrder = !chat.lastRendered || message.seq > chat.lastRendered.seq;
+  const after = inOrder ? null : $$('[data-seq]', log).find((node) => !node.classList.contains('is-pending') && Number(node.dataset.seq) > message.seq);
   if (after) {
     log.insertBefore(row, after);
   } else {
@@ -1087,7 +1126,7 @@ function renderMessageRow(message, { meId, previous, conv }) {
   if (continued) classes.push('msg-cont');
   return h('div', { class: classes.join(' '), data: { seq: String(message.seq), kind: message.kind, testid: 'message' } },
     h('div', { class: 'msg-meta' },
-      bidi(authorName, 'msg-author'),
+      bidi(authorName, 'msg-author', 'message-author'),
       message.kind === 'whisper' ? h('span', { class: 'tag tag-note', text: t('msg_internal_note') }) : null,
       timeEl(created, fmtClock(created), 'msg-time')),
     h('div', { class: 'bubble', text: message.text, attrs: { dir: 'auto', title: created ? fmtDateTime(created) : undefined }, data: { testid: 'message-text' } }));
@@ -1105,7 +1144,7 @@ function renderPreview(chat) {
   const mine = message.author && message.author.kind === 'operator' && message.author.id === (state.me && state.me.operator_id);
   // Previews are one line: collapse whitespace; the element is dir="auto" and isolated.
   const oneLine = text.replace(/\s+/g, ' ').slice(0, 140);
-  chat.els.previewText.textContent = mine ? `${t('you')}: ${oneLine}` : oneLine;
+  chat.els.previewText.textContent = mine && message.kind !== 'system' ? `${t('you')}: ${oneLine}` : oneLine;
   const created = parseTime(message.created_at);
   chat.els.tabTime.textContent = fmtShort(created);
 }
@@ -1191,6 +1230,8 @@ function sendText(chat, text) {
   const pending = { kind: 'send', conversationId: chat.id, text };
   state.reliable.set(clientMsgId, pending);
   const row = pendingRow(chat, clientMsgId, text);
+  const last = chat.els.log.lastElementChild;
+  if (last && last.classList.contains('msg-mine') && !last.classList.contains('is-failed')) row.classList.add('msg-cont');
   chat.pending.set(clientMsgId, row);
   chat.els.log.append(row);
   scrollToBottom(chat);
@@ -1204,7 +1245,7 @@ function pendingRow(chat, clientMsgId, text) {
     class: 'msg msg-operator msg-mine is-pending',
     data: { clientMsgId, state: 'sending', testid: 'message', kind: 'operator' },
   },
-  h('div', { class: 'msg-meta' }, bidi(t('you'), 'msg-author'), timeEl(now, fmtClock(now), 'msg-time')),
+  h('div', { class: 'msg-meta' }, bidi(t('you'), 'msg-author', 'message-author'), timeEl(now, fmtClock(now), 'msg-time')),
   h('div', { class: 'bubble', text, attrs: { dir: 'auto' }, data: { testid: 'message-text' } }),
   h('div', { class: 'msg-status', data: { testid: 'message-status' } }));
 }
@@ -1459,7 +1500,7 @@ function historyRow(conversation) {
     attrs: { 'aria-label': t('history_open_label', { name, date: dateText }) },
     data: { testid: 'history-open' },
     on: { click: () => openTranscript(conversation) },
-  }, avatar(name, conversation.visitor && conversation.visitor.id, 'sm'), bidi(name, 'history-name'),
+  }, avatar(name, conversation.visitor && conversation.visitor.id, 'sm'), bidi(name, 'history-name', 'history-name'),
   isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null);
   const row = h('div', {
     class: 'history-row', attrs: { role: 'row' },

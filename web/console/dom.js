@@ -32,8 +32,8 @@ export const $$ = (selector, root = document) => Array.from(root.querySelectorAl
  * text keeps its own direction and cannot reorder the UI around it, while the box still
  * lines up with the interface (an Arabic name is not pushed to the far right of a row).
  */
-export function bidi(text, className) {
-  return h('span', { class: className }, h('bdi', { text, attrs: { dir: 'auto' } }));
+export function bidi(text, className, testid) {
+  return h('span', { class: className, data: testid ? { testid } : undefined }, h('bdi', { text, attrs: { dir: 'auto' } }));
 }
 
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });

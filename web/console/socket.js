@@ -6,7 +6,7 @@
 //   onFrame(frame)              every server frame, in order
 //   onReady(hello)              after `hello`: send `resume`s here (before the outbox is flushed)
 //   onState({state, retryIn, pending})  'connecting' | 'online' | 'offline'
-//   onAuthLost()                the handshake failed and /auth/me says 401
+//   onAuthLost()                the handshake failed and /auth/session says unauthenticated
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
@@ -151,8 +151,8 @@ export class OperatorSocket {
   /** True when the server answers and says our session is gone. */
   async sessionGone() {
     try {
-      const response = await fetch('/api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' });
-      return response.status === 401;
+      const response = await fetch('/api/v1/auth/session', { credentials: 'same-origin', cache: 'no-store' });
+      return response.ok && (await response.json()).authenticated === false;
     } catch {
       return false;
     }

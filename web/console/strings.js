@@ -23,6 +23,8 @@ export const STRINGS = {
 
   // Top bar
   nav_label: 'Main',
+  sidebar_label: 'Queue and chats',
+  center_label: 'Conversation',
   nav_chats: 'Chats',
   nav_history: 'History',
   signed_in_as: 'Signed in as {name}',

@@ -36,8 +36,8 @@
   var token = null, vname = null, conv = null, cstate = null, opName = null;
   var lastSeq = 0, seen = new Set(), pending = new Map(), outbox = [];
   var sock = null, gen = 0, attempts = 0, retryT = 0, helloed = false, everConnected = false, awaitPong = false;
-  var consentState = null, interacted = false, isOpen = false, unread = 0, cfg = {}, viewShown = null;
-  var typingOn = false, typingAt = 0, typingStopT = 0, theirTypingT = 0, pageViewSent = false, starting = false;
+  var cfgDone = false, consentState = null, interacted = false, isOpen = false, unread = 0, cfg = {}, viewShown = null;
+  var quiet = false, typingOn = false, typingAt = 0, typingStopT = 0, theirTypingT = 0, pageViewSent = false, starting = false;
   var ui = null, host = null, root = null;
 
   // ---- helpers ----
@@ -186,8 +186,8 @@
       case 'hello':
         helloed = true; attempts = 0; everConnected = true;
         if (f.you && f.you.name !== undefined) vname = f.you.name;
-        var open = (f.conversations || [])[0];
-        if (!conv && open) { conv = open.id; cstate = open.state; }
+        var oc = (f.conversations || [])[0];
+        if (!conv && oc) { conv = oc.id; cstate = oc.state; quiet = true; } // history replay: not unread
         if (conv) send({ type: 'resume', conversation_id: conv, after_seq: lastSeq });
         if (!pageViewSent) { pageViewSent = true; pageView(); }
         flush(); paint(); paintPending();
@@ -198,6 +198,7 @@
         flush();
         break;
       case 'message': onMessage(f.message || {}); break;
+      case 'resumed': if (f.conversation_id === conv) quiet = false; break;
       case 'conversation':
         var c = f.conversation || {};
         if (c.id === conv) { cstate = c.state; paint(); }
@@ -240,7 +241,7 @@
       markRow(row, 'sent', '', m.created_at);
       return;
     }
-    if (!mine) { theirTyping(false); if (!isOpen) { unread++; paintBadge(); } }
+    if (!mine) { theirTyping(false); if (!isOpen && !quiet) { unread++; paintBadge(); } }
     addBubble(mine ? 'me' : 'op', m.text, name, m.created_at, m);
   }
 
@@ -354,6 +355,7 @@
 
   function build() {
     host = d.createElement('livehelp-widget');
+    host.style.setProperty('display', 'block', 'important'); // inline !important beats page rules
     root = host.attachShadow({ mode: 'open' });
     try { var sh = new CSSStyleSheet(); sh.replaceSync(CSS); root.adoptedStyleSheets = [sh]; } catch (e) { root.append(el('style', { text: CSS })); }
     var u = ui = {};
@@ -444,7 +446,7 @@
       ui.wb.hidden = !token;
       ui.wb.textContent = ''; if (token) ui.wb.append(vname ? frag(T.welcomeBack, { name: vname }) : T.welcomeBackAnon);
     }
-    ui.start.disabled = cfg.available === false || (starting && !token);
+    ui.start.disabled = !cfgDone || cfg.available === false || (starting && !token); // the privacy link first
     if (view !== viewShown) { var had = viewShown; viewShown = view; if (had && isOpen && ui.panel.contains(root.activeElement)) focusFirst(); }
     if (ended && isOpen && root.activeElement === ui.input) ui.newChat.focus();
     paintStatus(); paintBadge();
@@ -524,9 +526,10 @@
   function boot() {
     build();
     api('GET', '/api/v1/sites/' + encodeURIComponent(SITE) + '/widget-config').then(function (c) {
-      cfg = c || {}; paintPrivacy(); paint();
+      cfg = c || {}; cfgDone = true; paintPrivacy(); paint();
     }, function (e) {
-      if (e.code === 'site_not_found') { host.remove(); ui = null; }
+      cfgDone = true;
+      if (e.code === 'site_not_found') { host.remove(); ui = null; } else paint();
     });
     token = loadToken(); // a stored token means the visitor interacted or consented on an earlier visit
     if (token) { interacted = true; checkToken().then(function (ok) { if (ok) connect(); paint(); }); }

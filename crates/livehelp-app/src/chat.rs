@@ -29,6 +29,8 @@ pub struct ConversationView {
     pub conversation: Conversation,
     /// The visitor's name, if they gave one.
     pub visitor_name: Option<String>,
+    /// The owning operator's display name, once accepted.
+    pub operator_name: Option<String>,
 }
 
 /// One page of messages for a reader.
@@ -417,9 +419,19 @@ impl App {
             .store
             .fetch_visitor(conversation.tenant_id, conversation.visitor_id)
             .await?;
+        let operator_name = match conversation.operator_id {
+            Some(operator) => Some(
+                self.store
+                    .fetch_operator(conversation.tenant_id, operator)
+                    .await?
+                    .display_name,
+            ),
+            None => None,
+        };
         Ok(ConversationView {
             conversation,
             visitor_name: visitor.name.map(|name| name.as_str().to_owned()),
+            operator_name,
         })
     }
 

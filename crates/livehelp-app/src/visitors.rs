@@ -96,6 +96,12 @@ impl App {
             .store
             .count_conversations_for_visitor(visitor.tenant_id, visitor.visitor_id)
             .await?;
+        // The open conversation, if any, is the current one, not an earlier one.
+        let open = self
+            .store
+            .fetch_open_conversation_for_visitor(visitor.tenant_id, visitor.visitor_id)
+            .await?;
+        let count = count.saturating_sub(u64::from(open.is_some()));
         let sites = self.store.list_sites(visitor.tenant_id).await?;
         let privacy_policy_url = sites
             .into_iter()
@@ -174,6 +180,20 @@ impl App {
             conversation_count,
             returning,
         })
+    }
+
+    /// Whether a browser page at `origin` may act as this visitor: the `Origin` of a
+    /// WebSocket handshake must be one of the visitor's site's allowed origins.
+    pub async fn visitor_origin_allowed(
+        &self,
+        visitor: &VisitorPrincipal,
+        origin: &str,
+    ) -> Result<bool, AppError> {
+        let sites = self.store.list_sites(visitor.tenant_id).await?;
+        Ok(sites
+            .iter()
+            .find(|site| site.id == visitor.site_id)
+            .is_some_and(|site| site.allows_origin(origin)))
     }
 
     /// The operator's saved availability.

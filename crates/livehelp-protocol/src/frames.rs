@@ -215,11 +215,20 @@ pub struct ConversationDto {
     pub visitor: ParticipantDto,
     /// The owning operator, once accepted.
     pub operator_id: Option<Uuid>,
+    /// The owning operator's display name, once accepted.
+    #[serde(default)]
+    pub operator_name: Option<String>,
     /// Highest `seq` so far.
     pub last_seq: i64,
     /// When it was requested, RFC 3339 UTC.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When an operator accepted it, RFC 3339 UTC.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub accepted_at: Option<OffsetDateTime>,
+    /// When it ended, RFC 3339 UTC.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
     /// Why it ended: `visitor_ended`, `operator_ended`, `visitor_abandoned`.
     pub end_reason: Option<String>,
 }
@@ -438,8 +447,11 @@ mod tests {
             site_id: id,
             visitor: participant.clone(),
             operator_id: None,
+            operator_name: None,
             last_seq: 1,
             created_at: at,
+            accepted_at: None,
+            ended_at: None,
             end_reason: None,
         };
         let message = MessageDto {

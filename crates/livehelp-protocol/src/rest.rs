@@ -149,3 +149,12 @@ pub struct VisitorInfoResponse {
     /// The page they were last seen on.
     pub current_page: Option<PageDto>,
 }
+
+/// `GET /api/v1/auth/session` answer: always 200.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    /// Whether the cookie names a valid session.
+    pub authenticated: bool,
+    /// The operator, when authenticated.
+    pub operator: Option<LoginResponse>,
+}

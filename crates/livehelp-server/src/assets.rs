@@ -24,6 +24,11 @@ pub async fn root() -> Redirect {
     Redirect::to("/console/")
 }
 
+/// `GET /favicon.ico`: browsers ask for it on every page; the demo's icon.
+pub async fn favicon(headers: HeaderMap) -> Response {
+    serve("demo/favicon.svg", &headers)
+}
+
 /// `GET /widget.js`: the loader a tenant's snippet points at.
 pub async fn widget_loader(headers: HeaderMap) -> Response {
     serve("widget/widget.js", &headers)

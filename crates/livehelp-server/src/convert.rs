@@ -46,8 +46,11 @@ pub fn conversation(view: &ConversationView) -> ConversationDto {
             name: view.visitor_name.clone(),
         },
         operator_id: conversation.operator_id.map(|id| id.as_uuid()),
+        operator_name: view.operator_name.clone(),
         last_seq: conversation.last_seq,
         created_at: conversation.created_at,
+        accepted_at: conversation.accepted_at,
+        ended_at: conversation.ended_at,
         end_reason: conversation
             .end_reason
             .map(|reason| reason.as_str().to_owned()),

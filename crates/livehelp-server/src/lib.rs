@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cors);
     let assets = Router::new()
         .route("/", get(assets::root))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/widget.js", get(assets::widget_loader))
         .route("/widget/{*file}", get(assets::widget_file))
         .route("/console", get(assets::console_redirect))
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
         .route("/api/v1/auth/me", get(routes::auth::me))
+        .route("/api/v1/auth/session", get(routes::auth::session))
         .route("/api/v1/conversations", get(routes::conversations::list))
         .route(
             "/api/v1/conversations/{id}/transcript",
@@ -122,6 +124,7 @@ impl Server {
             metrics: Arc::new(Metrics::new()),
             shutdown: signal.clone(),
         };
+        app.warm_up();
         let task = tokio::spawn(serve(listener, state, wait_for(signal)));
         Ok(Server {
             local_addr,

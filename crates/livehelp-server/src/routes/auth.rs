@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livehelp_app::OperatorPrincipal;
-use livehelp_protocol::rest::{LoginRequest, LoginResponse};
+use livehelp_protocol::rest::{LoginRequest, LoginResponse, SessionResponse};
 
 use crate::extract::{ApiJson, OperatorSession, SESSION_COOKIE};
 use crate::{ApiError, AppState};
@@ -45,6 +45,37 @@ pub async fn logout(
         session_cookie("", 0, state.options.secure_cookies),
     );
     Ok(response)
+}
+
+/// Whether the request carries a valid session: always 200 (a page checking "am I logged
+/// in?" on load is not an error), with the operator when there is one.
+pub async fn session(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let Some(token) = crate::extract::cookie(&headers, SESSION_COOKIE) else {
+        return Ok(Json(SessionResponse {
+            authenticated: false,
+            operator: None,
+        }));
+    };
+    match state
+        .app
+        .authenticate_operator(&token, time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok((operator, _)) => Ok(Json(SessionResponse {
+            authenticated: true,
+            operator: Some(login_response(&operator)),
+        })),
+        Err(livehelp_app::AppError::Unauthorized | livehelp_app::AppError::TenantSuspended) => {
+            Ok(Json(SessionResponse {
+                authenticated: false,
+                operator: None,
+            }))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The logged-in operator.

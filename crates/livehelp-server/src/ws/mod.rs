@@ -46,6 +46,15 @@ pub async fn visitor(
         .or_else(|| bearer(&headers))
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
     let visitor = state.app.authenticate_visitor(&token).await?;
+    // A stolen token must not be usable from another site's pages.
+    if let Some(origin) = origin(&headers)
+        && !state.app.visitor_origin_allowed(&visitor, origin).await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::OriginNotAllowed,
+            "this page's origin is not allowed for the site",
+        ));
+    }
     upgrade_with(state, upgrade, Principal::Visitor(visitor))
 }
 

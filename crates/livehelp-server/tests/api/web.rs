@@ -391,3 +391,95 @@ async fn web_files_are_served_with_types_etags_and_a_strict_csp() {
         .expect("request");
     assert_eq!(response.headers()["location"], "/console/");
 }
+
+#[tokio::test]
+async fn a_visitor_token_is_refused_on_a_socket_opened_from_a_foreign_page() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let (session, _) = app.visitor(&tenant.site_key, None).await;
+    let handshake = |origin: &'static str| {
+        app.http
+            .get(format!(
+                "{}/api/v1/ws/visitor?token={}",
+                app.base, session.visitor_token
+            ))
+            .header("origin", origin)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+    };
+    let foreign = handshake("https://evil.test").await.expect("request");
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        foreign.json::<Value>().await.expect("json")["code"],
+        "origin_not_allowed"
+    );
+    let own = handshake("https://acme.test").await.expect("request");
+    assert_eq!(own.status(), 101);
+}
+
+#[tokio::test]
+async fn the_session_check_always_answers_200_and_says_who_is_logged_in() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let anonymous: Value = app
+        .http
+        .get(format!("{}/api/v1/auth/session", app.base))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(anonymous, json!({"authenticated": false, "operator": null}));
+    let forged: Value = app
+        .get("/api/v1/auth/session", "lh_session=forged")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(forged["authenticated"], false);
+    let cookie = app.login(&tenant.operator_email).await;
+    let me: Value = app
+        .get("/api/v1/auth/session", &cookie)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["authenticated"], true);
+    assert_eq!(me["operator"]["display_name"], "Operator");
+}
+
+#[tokio::test]
+async fn conversation_summaries_name_the_operator_and_carry_their_times() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let (cookie, mut operator) = app.operator_client(&tenant.operator_email).await;
+    let (_, mut visitor) = app.visitor(&tenant.site_key, None).await;
+    let conversation = visitor.start_chat().await;
+    operator.accept(conversation).await;
+    let id = Uuid::new_v4();
+    operator
+        .send(&ClientFrame::EndChat {
+            client_msg_id: id,
+            conversation_id: conversation,
+        })
+        .await;
+    operator.ack(id).await;
+    let list: ConversationListResponse = app
+        .get("/api/v1/conversations?state=ended", &cookie)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let summary = &list.conversations[0];
+    assert_eq!(summary.operator_name.as_deref(), Some("Operator"));
+    assert_eq!(summary.end_reason.as_deref(), Some("operator_ended"));
+    let (accepted, ended) = (
+        summary.accepted_at.expect("accepted_at"),
+        summary.ended_at.expect("ended_at"),
+    );
+    assert!(summary.created_at <= accepted && accepted <= ended);
+}
