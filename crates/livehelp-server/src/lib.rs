@@ -54,18 +54,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/visitor-session", get(routes::widget::visitor_self))
         .layer(cors);
-    let assets = Router::new()
+    let mut assets = Router::new()
         .route("/", get(assets::root))
         .route("/favicon.ico", get(assets::favicon))
         .route("/widget.js", get(assets::widget_loader))
         .route("/widget/{*file}", get(assets::widget_file))
         .route("/console", get(assets::console_redirect))
         .route("/console/", get(assets::console_index))
-        .route("/console/{*file}", get(assets::console_file))
-        .route("/demo", get(assets::demo_redirect))
-        .route("/demo/", get(assets::demo_index))
-        .route("/demo/{*file}", get(assets::demo_file))
-        .layer(CompressionLayer::new());
+        .route("/console/{*file}", get(assets::console_file));
+    if state.options.demo_page {
+        assets = assets
+            .route("/demo", get(assets::demo_redirect))
+            .route("/demo/", get(assets::demo_index))
+            .route("/demo/{*file}", get(assets::demo_file));
+    }
+    let assets = assets.layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

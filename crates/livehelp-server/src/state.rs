@@ -20,6 +20,8 @@ pub struct ServerOptions {
     pub secure_cookies: bool,
     /// Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Serve the demo shop page at `/demo/` (`serve --demo`).
+    pub demo_page: bool,
 }
 
 impl Default for ServerOptions {
@@ -28,6 +30,7 @@ impl Default for ServerOptions {
             max_connections: 10_000,
             secure_cookies: false,
             trust_forwarded_for: false,
+            demo_page: false,
         }
     }
 }

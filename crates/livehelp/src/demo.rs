@@ -30,12 +30,12 @@ impl DemoLogin {
             )
         });
         format!(
-            "\nlivehelp demo is ready at {base}\n\
-             \x20 operator login:  {EMAIL}  /  {password}\n\
-             \x20   POST {base}/api/v1/auth/login, then WebSocket {base}/api/v1/ws/operator\n\
-             \x20 demo site key:   {SITE_KEY}\n\
-             \x20   POST {base}/api/v1/sites/{SITE_KEY}/visitor-sessions, then WebSocket {base}/api/v1/ws/visitor?token=...\n\
-             \x20 protocol:        docs/protocol.md\n"
+            "\nlivehelp demo is ready\n\
+             \x20 shop with the chat widget:  {base}/demo/\n\
+             \x20 operator console:          {base}/console/\n\
+             \x20 operator login:            {EMAIL}  /  {password}\n\
+             \x20 demo site key:             {SITE_KEY}\n\
+             \x20 protocol for other clients: docs/protocol.md\n"
         )
     }
 }

@@ -84,6 +84,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         max_connections: config.max_connections,
         secure_cookies: config.secure_cookies,
         trust_forwarded_for: config.trust_forwarded_for,
+        demo_page: demo,
     };
     let server = Server::start(listener, app, options).context("cannot start the server")?;
     let base = format!("http://{}", server.local_addr);

@@ -55,8 +55,15 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let server =
-        Server::start(listener, app.clone(), ServerOptions::default()).expect("server starts");
+    let server = Server::start(
+        listener,
+        app.clone(),
+        ServerOptions {
+            demo_page: true,
+            ..ServerOptions::default()
+        },
+    )
+    .expect("server starts");
     TestApp {
         base: format!("http://{}", server.local_addr),
         app,

@@ -483,3 +483,35 @@ async fn conversation_summaries_name_the_operator_and_carry_their_times() {
     );
     assert!(summary.created_at <= accepted && accepted <= ended);
 }
+
+#[tokio::test]
+async fn the_demo_shop_is_served_only_in_demo_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = livehelp_store_sqlite::SqliteStore::open(
+        &dir.path().join("db.sqlite3"),
+        Default::default(),
+    )
+    .await
+    .expect("store");
+    let app = livehelp_app::App::new(
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(livehelp_bus::InProcessBus::new()),
+        Default::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server =
+        livehelp_server::Server::start(listener, app, livehelp_server::ServerOptions::default())
+            .expect("start");
+    let base = format!("http://{}", server.local_addr);
+    let demo = reqwest::get(format!("{base}/demo/"))
+        .await
+        .expect("request");
+    assert_eq!(demo.status(), 404);
+    let console = reqwest::get(format!("{base}/console/"))
+        .await
+        .expect("request");
+    assert_eq!(console.status(), 200);
+    server.shutdown().await.expect("shutdown");
+}
