@@ -90,6 +90,7 @@ impl App {
             name: input.name,
             allowed_origins: input.allowed_origins,
             privacy_policy_url: input.privacy_policy_url,
+            require_tls: false,
             created_at: now,
         };
         self.store.insert_site(tenant, &site).await?;
@@ -129,6 +130,8 @@ impl App {
             password_hash,
             disabled: false,
             status: livehelp_domain::OperatorStatus::Online,
+            failed_logins: 0,
+            locked_until: None,
             created_at: now,
         };
         self.store.insert_operator(tenant, &operator).await?;

@@ -34,7 +34,26 @@ pub struct LoginOutcome {
     pub max_age_seconds: i64,
     /// The operator.
     pub operator: OperatorPrincipal,
+    /// The session's anti-CSRF token, to send back as `X-CSRF-Token`.
+    pub csrf_token: String,
 }
+
+/// An operator authenticated by their session cookie.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedOperator {
+    /// Who.
+    pub operator: OperatorPrincipal,
+    /// Which login session.
+    pub session_id: SessionId,
+    /// The session's anti-CSRF token.
+    pub csrf_token: String,
+}
+
+/// Failed logins in a row before an account is locked (OWASP Authentication Cheat
+/// Sheet: lock out after a small number of failures, for a limited time).
+pub const LOCK_AFTER_FAILURES: u32 = 5;
+/// How long a locked account refuses logins.
+pub const LOCK_DURATION: Duration = Duration::minutes(15);
 
 /// 256 random bits from the OS-seeded CSPRNG, as 64 hex characters.
 pub fn random_token() -> String {
@@ -80,7 +99,7 @@ impl App {
     pub async fn create_visitor_session(
         &self,
         site_key: &str,
-        origin: Option<&str>,
+        access: &crate::SiteAccess,
         details: crate::NewVisitorSession,
         browser: BrowserInfo,
         now: OffsetDateTime,
@@ -90,11 +109,7 @@ impl App {
             Err(livehelp_store::StoreError::NotFound) => return Err(AppError::SiteNotFound),
             other => other?,
         };
-        if let Some(origin) = origin
-            && !site.allows_origin(origin)
-        {
-            return Err(AppError::OriginNotAllowed);
-        }
+        access.check(&site)?;
         let tenant = self.store.fetch_tenant(site.tenant_id).await?;
         if tenant.status == TenantStatus::Suspended {
             return Err(AppError::TenantSuspended);
@@ -169,6 +184,7 @@ impl App {
         &self,
         email: &str,
         password: &str,
+        browser: BrowserInfo,
         now: OffsetDateTime,
     ) -> Result<LoginOutcome, AppError> {
         let operator = match Email::parse(email) {
@@ -179,6 +195,13 @@ impl App {
             },
             Err(_) => None,
         };
+        if let Some(locked_until) = operator.as_ref().and_then(|operator| operator.locked_until)
+            && locked_until > now
+        {
+            return Err(AppError::RateLimited {
+                retry_after_seconds: seconds_until(now, locked_until),
+            });
+        }
         let hash = operator.as_ref().map_or_else(
             || DUMMY_HASH.to_owned(),
             |operator| operator.password_hash.clone(),
@@ -189,18 +212,48 @@ impl App {
             .map_err(|error| AppError::Internal(Box::new(error)))?;
         let operator = match operator {
             Some(operator) if matches && !operator.disabled => operator,
+            Some(operator) if !matches => {
+                let updated = self
+                    .store
+                    .record_login_failure(
+                        operator.tenant_id,
+                        operator.id,
+                        now,
+                        LOCK_AFTER_FAILURES,
+                        LOCK_DURATION,
+                    )
+                    .await?;
+                if let Some(locked_until) = updated.locked_until
+                    && locked_until > now
+                {
+                    tracing::warn!(operator = %operator.id, "account locked after repeated failed logins");
+                    return Err(AppError::RateLimited {
+                        retry_after_seconds: seconds_until(now, locked_until),
+                    });
+                }
+                return Err(AppError::InvalidCredentials);
+            }
             _ => return Err(AppError::InvalidCredentials),
         };
         let tenant = self.store.fetch_tenant(operator.tenant_id).await?;
         if tenant.status == TenantStatus::Suspended {
             return Err(AppError::TenantSuspended);
         }
+        if operator.failed_logins > 0 || operator.locked_until.is_some() {
+            self.store
+                .reset_login_failures(operator.tenant_id, operator.id)
+                .await?;
+        }
         let token = random_token();
+        let csrf_token = random_token();
         let session = OperatorSession {
             id: SessionId::new(),
             tenant_id: operator.tenant_id,
             operator_id: operator.id,
             token_hash: token_hash(&token),
+            csrf_token: csrf_token.clone(),
+            ip: browser.ip,
+            user_agent: browser.user_agent.map(|agent| truncate_utf8(agent, 512)),
             created_at: now,
             expires_at: now + Duration::seconds(self.options.operator_session_seconds),
         };
@@ -211,16 +264,17 @@ impl App {
             token,
             max_age_seconds: self.options.operator_session_seconds,
             operator: principal(&operator),
+            csrf_token,
         })
     }
 
     /// The operator a session cookie belongs to, or `Unauthorized` (missing, expired,
-    /// logged out, disabled account). Also gives the session id, for logout.
+    /// logged out, disabled account), with the session's id and anti-CSRF token.
     pub async fn authenticate_operator(
         &self,
         token: &str,
         now: OffsetDateTime,
-    ) -> Result<(OperatorPrincipal, SessionId), AppError> {
+    ) -> Result<AuthenticatedOperator, AppError> {
         let session = match self
             .store
             .fetch_operator_session_by_token(&token_hash(token), now)
@@ -244,7 +298,11 @@ impl App {
         if tenant.status == TenantStatus::Suspended {
             return Err(AppError::TenantSuspended);
         }
-        Ok((principal(&operator), session.id))
+        Ok(AuthenticatedOperator {
+            operator: principal(&operator),
+            session_id: session.id,
+            csrf_token: session.csrf_token,
+        })
     }
 
     /// Ends a login session.
@@ -269,7 +327,13 @@ fn principal(operator: &Operator) -> OperatorPrincipal {
     }
 }
 
-fn truncate_utf8(mut text: String, max_bytes: usize) -> String {
+fn seconds_until(now: OffsetDateTime, then: OffsetDateTime) -> u64 {
+    u64::try_from((then - now).whole_seconds())
+        .unwrap_or(0)
+        .max(1)
+}
+
+pub(crate) fn truncate_utf8(mut text: String, max_bytes: usize) -> String {
     if text.len() > max_bytes {
         let mut end = max_bytes;
         while !text.is_char_boundary(end) {

@@ -246,9 +246,11 @@ impl App {
         Ok(())
     }
 
-    /// The conversation if `principal` may follow it: a visitor their own, an operator any
-    /// of their tenant. Otherwise `ConversationNotFound` (never "forbidden": another
-    /// tenant's id must look exactly like a missing one).
+    /// The conversation if `principal` may follow it: a visitor their own; an operator a
+    /// queued conversation of their tenant or one they own; a supervisor or admin any of
+    /// their tenant (monitoring, M8). Another tenant's or visitor's id is
+    /// `ConversationNotFound`, exactly like a missing one; a plain operator asking for a
+    /// colleague's conversation gets `RoleRequired`.
     pub async fn follow(
         &self,
         principal: &Principal,
@@ -259,10 +261,41 @@ impl App {
                 self.visitor_conversation(visitor, conversation_id).await
             }
             Principal::Operator(operator) => {
-                self.fetch_conversation(operator.tenant_id, conversation_id)
-                    .await
+                let conversation = self
+                    .fetch_conversation(operator.tenant_id, conversation_id)
+                    .await?;
+                let own = conversation.operator_id == Some(operator.operator_id);
+                let queued = conversation.state == ConversationState::Queued;
+                if own || queued || Self::may_monitor(operator.role) {
+                    Ok(conversation)
+                } else {
+                    Err(AppError::RoleRequired)
+                }
             }
         }
+    }
+
+    /// Records that a supervisor or admin started watching a conversation they do not
+    /// own (M8). Nothing is recorded for one's own or a queued conversation.
+    pub async fn record_monitoring(
+        &self,
+        operator: &OperatorPrincipal,
+        conversation: &Conversation,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        if conversation.operator_id == Some(operator.operator_id)
+            || conversation.state == ConversationState::Queued
+        {
+            return Ok(());
+        }
+        self.audit(
+            operator.tenant_id,
+            livehelp_domain::AuditActor::Operator(operator.operator_id),
+            "monitor_started",
+            format!("conversation:{}", conversation.id),
+            now,
+        )
+        .await
     }
 
     /// Messages with `seq > after_seq` that `principal` may see, in order, one page of at
@@ -314,10 +347,20 @@ impl App {
         &self,
         operator: &OperatorPrincipal,
         conversation_id: ConversationId,
+        now: OffsetDateTime,
     ) -> Result<Transcript, AppError> {
         let conversation = self
             .fetch_conversation(operator.tenant_id, conversation_id)
             .await?;
+        // Every read of a transcript is audited (M8): who, which, when.
+        self.audit(
+            operator.tenant_id,
+            livehelp_domain::AuditActor::Operator(operator.operator_id),
+            "transcript_read",
+            format!("conversation:{conversation_id}"),
+            now,
+        )
+        .await?;
         let mut messages = Vec::with_capacity(usize::try_from(conversation.last_seq).unwrap_or(0));
         let mut after_seq = 0;
         loop {

@@ -53,6 +53,21 @@ pub enum AppError {
     /// Something exists already (e.g. an operator email).
     #[error("already exists: {0}")]
     Conflict(&'static str),
+    /// Too many attempts (rate limit or account lock-out); retry after this many seconds.
+    #[error("too many attempts; retry in {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_seconds: u64,
+    },
+    /// The site requires TLS and the request came over plain HTTP.
+    #[error("this site accepts chats over encrypted connections (https) only")]
+    TlsRequired,
+    /// The role of the caller does not allow this.
+    #[error("your role does not allow this")]
+    RoleRequired,
+    /// A new password does not meet the policy; the message says why.
+    #[error("{0}")]
+    WeakPassword(String),
     /// The database is unavailable or shutting down; nothing was written, retry.
     #[error("service unavailable, retry")]
     Unavailable,

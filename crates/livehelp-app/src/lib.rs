@@ -4,6 +4,7 @@
 //! store, and publishes what changed. Handlers in `livehelp-server` call these and nothing
 //! below them.
 
+mod accounts;
 mod admin;
 mod auth;
 pub mod browser;
@@ -17,11 +18,15 @@ use livehelp_bus::Bus;
 use livehelp_domain::{OperatorId, Role, SiteId, TenantId, VisitorId, VisitorSessionId};
 use livehelp_store::Store;
 
+pub use accounts::{IssuedReset, OperatorChanges, SiteChanges, check_password_policy};
 pub use admin::{NewOperator, NewSite, NewTenant};
-pub use auth::{IssuedVisitorSession, LoginOutcome, hash_password, random_token, token_hash};
+pub use auth::{
+    AuthenticatedOperator, IssuedVisitorSession, LOCK_AFTER_FAILURES, LOCK_DURATION, LoginOutcome,
+    hash_password, random_token, token_hash,
+};
 pub use chat::{ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, Transcript};
 pub use error::AppError;
-pub use visitors::{NewVisitorSession, VisitorInfo, VisitorSelf, WidgetConfig};
+pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.
 #[derive(Clone)]

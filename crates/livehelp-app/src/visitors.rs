@@ -29,6 +29,32 @@ pub struct NewVisitorSession {
     pub page_title: Option<String>,
 }
 
+/// How a visitor's request reached us: its browser `Origin` (absent for non-browser
+/// clients) and whether the connection was encrypted.
+#[derive(Debug, Clone, Default)]
+pub struct SiteAccess {
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+    /// Whether the request came over TLS (directly or via a trusted proxy).
+    pub secure: bool,
+}
+
+impl SiteAccess {
+    /// The site's rules: an allowed origin (when the browser names one) and TLS when
+    /// required (M10).
+    pub fn check(&self, site: &Site) -> Result<(), AppError> {
+        if let Some(origin) = &self.origin
+            && !site.allows_origin(origin)
+        {
+            return Err(AppError::OriginNotAllowed);
+        }
+        if site.require_tls && !self.secure {
+            return Err(AppError::TlsRequired);
+        }
+        Ok(())
+    }
+}
+
 /// Public, non-identifying configuration of a site's widget.
 #[derive(Debug, Clone)]
 pub struct WidgetConfig {
@@ -182,18 +208,19 @@ impl App {
         })
     }
 
-    /// Whether a browser page at `origin` may act as this visitor: the `Origin` of a
-    /// WebSocket handshake must be one of the visitor's site's allowed origins.
-    pub async fn visitor_origin_allowed(
+    /// Checks that a visitor's socket comes from an allowed origin of their site, over
+    /// TLS when the site requires it.
+    pub async fn check_visitor_access(
         &self,
         visitor: &VisitorPrincipal,
-        origin: &str,
-    ) -> Result<bool, AppError> {
+        access: &SiteAccess,
+    ) -> Result<(), AppError> {
         let sites = self.store.list_sites(visitor.tenant_id).await?;
-        Ok(sites
+        let site = sites
             .iter()
             .find(|site| site.id == visitor.site_id)
-            .is_some_and(|site| site.allows_origin(origin)))
+            .ok_or(AppError::Unauthorized)?;
+        access.check(site)
     }
 
     /// The operator's saved availability.

@@ -51,6 +51,8 @@ pub struct Site {
     pub allowed_origins: Vec<String>,
     /// Address of the tenant's privacy policy, shown before any details are asked (M19).
     pub privacy_policy_url: Option<String>,
+    /// Refuse visitor sessions and sockets that do not arrive over TLS (M10).
+    pub require_tls: bool,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -118,6 +120,10 @@ pub struct Operator {
     pub disabled: bool,
     /// Availability chosen by the operator; kept across reconnects.
     pub status: OperatorStatus,
+    /// Consecutive failed logins since the last success (for lock-out).
+    pub failed_logins: u32,
+    /// Logins are refused until this instant after too many failures.
+    pub locked_until: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -220,10 +226,75 @@ pub struct OperatorSession {
     pub operator_id: OperatorId,
     /// SHA-256 of the cookie value.
     pub token_hash: [u8; 32],
+    /// Anti-CSRF token for this session (random, 256 bits, hex). Not a credential by
+    /// itself: it is compared with the `X-CSRF-Token` header of state-changing requests.
+    pub csrf_token: String,
+    /// IP address at login, for the session list.
+    pub ip: Option<std::net::IpAddr>,
+    /// User-Agent at login (truncated to 512 bytes), for the session list.
+    pub user_agent: Option<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it stops being valid.
     pub expires_at: Timestamp,
+}
+
+/// A platform admin: the hosting company's own staff (manages tenants). Not tied to a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformAdmin {
+    /// Id.
+    pub id: crate::ids::PlatformAdminId,
+    /// Login email, unique among platform admins.
+    pub email: Email,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A one-time password-reset link issued by a tenant admin (or the CLI) for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    /// SHA-256 of the token in the link.
+    pub token_hash: [u8; 32],
+    /// Tenant of the operator.
+    pub tenant_id: TenantId,
+    /// Whose password.
+    pub operator_id: OperatorId,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When the link stops working.
+    pub expires_at: Timestamp,
+}
+
+/// Who did something recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditActor {
+    /// An operator of the tenant.
+    Operator(OperatorId),
+    /// A platform admin.
+    PlatformAdmin(crate::ids::PlatformAdminId),
+    /// The command line on the server.
+    Cli,
+}
+
+/// One entry of a tenant's audit log: who read or changed what, and when (M8, B8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Id (UUIDv7, so ids sort by time).
+    pub id: crate::ids::AuditEntryId,
+    /// The tenant whose data was touched.
+    pub tenant_id: TenantId,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: AuditActor,
+    /// What, a stable snake_case name: `transcript_read`, `monitor_started`,
+    /// `operator_created`, `operator_role_changed`, `operator_disabled`,
+    /// `password_reset_issued`, `site_updated`, `sessions_revoked`, ...
+    pub action: String,
+    /// The object acted on, e.g. `conversation:0190...` or `operator:0190...`.
+    pub target: String,
 }
 
 /// One chat between a visitor and operators, from request to end.

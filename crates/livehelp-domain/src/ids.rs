@@ -83,6 +83,14 @@ id_type!(
     /// One operator login session.
     SessionId
 );
+id_type!(
+    /// One platform admin account.
+    PlatformAdminId
+);
+id_type!(
+    /// One audit log entry.
+    AuditEntryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,13 @@ pub mod text;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
 pub use entities::{
-    BrowserInfo, Conversation, Message, MessageAuthor, MessageKind, NewMessage, Operator,
-    OperatorSession, OperatorStatus, PageRef, Role, Site, SystemEvent, Tenant, TenantStatus,
-    Visitor, VisitorSession,
+    AuditActor, AuditEntry, BrowserInfo, Conversation, Message, MessageAuthor, MessageKind,
+    NewMessage, Operator, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
+    Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
 pub use ids::{
-    ConversationId, MessageId, OperatorId, SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,
+    AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, SessionId, SiteId,
+    TenantId, VisitorId, VisitorSessionId,
 };
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
 

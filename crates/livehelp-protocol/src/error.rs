@@ -47,6 +47,16 @@ pub enum ErrorCode {
     InvalidRequest,
     /// No such resource for this client.
     NotFound,
+    /// Too many requests or attempts; retry after `retry_after` seconds.
+    RateLimited,
+    /// The caller's role does not allow this (e.g. an operator managing accounts).
+    RoleRequired,
+    /// A new password does not meet the policy; the message says why.
+    WeakPassword,
+    /// A state-changing console request without the session's `X-CSRF-Token`.
+    CsrfTokenInvalid,
+    /// The site requires TLS and the request came over plain HTTP.
+    TlsRequired,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -55,7 +65,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -77,6 +87,11 @@ impl ErrorCode {
         ErrorCode::OriginNotAllowed,
         ErrorCode::InvalidRequest,
         ErrorCode::NotFound,
+        ErrorCode::RateLimited,
+        ErrorCode::RoleRequired,
+        ErrorCode::WeakPassword,
+        ErrorCode::CsrfTokenInvalid,
+        ErrorCode::TlsRequired,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -105,6 +120,11 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::RoleRequired => "role_required",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::CsrfTokenInvalid => "csrf_token_invalid",
+            ErrorCode::TlsRequired => "tls_required",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -126,6 +146,9 @@ impl ErrorCode {
             | ErrorCode::NotAssignedToYou
             | ErrorCode::ConversationEnded
             | ErrorCode::ClientMsgIdReused => 409,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::RoleRequired | ErrorCode::CsrfTokenInvalid | ErrorCode::TlsRequired => 403,
+            ErrorCode::WeakPassword => 422,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

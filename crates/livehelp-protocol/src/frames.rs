@@ -304,6 +304,9 @@ pub enum ServerFrame {
         message: String,
         /// The refused frame's key, if it had one.
         client_msg_id: Option<Uuid>,
+        /// For `rate_limited`: seconds to wait before retrying.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
     /// Answer to `ping`.
     Pong {},
@@ -499,6 +502,7 @@ mod tests {
                 code: ErrorCode::Internal,
                 message: "x".into(),
                 client_msg_id: None,
+                retry_after: Some(3),
             },
             ServerFrame::Pong {},
             ServerFrame::Status {

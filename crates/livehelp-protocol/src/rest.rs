@@ -47,6 +47,9 @@ pub struct LoginRequest {
 /// Answer to a login (the session itself is in the `Set-Cookie` header).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
+    /// The session's anti-CSRF token: send it as `X-CSRF-Token` on every POST, PATCH and
+    /// DELETE made with the session cookie.
+    pub csrf_token: String,
     /// The operator's id.
     pub operator_id: Uuid,
     /// The operator's tenant.
@@ -73,6 +76,9 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// Human-readable detail.
     pub message: String,
+    /// For `rate_limited`: seconds to wait (also in the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// `GET /api/v1/sites/{site_key}/widget-config` answer: public, non-identifying.
@@ -157,4 +163,206 @@ pub struct SessionResponse {
     pub authenticated: bool,
     /// The operator, when authenticated.
     pub operator: Option<LoginResponse>,
+}
+
+/// `POST /api/v1/auth/password-reset` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The token from the reset link.
+    pub token: String,
+    /// The new password (12 to 128 characters, not a common one).
+    pub password: String,
+}
+
+/// One login session of the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDto {
+    /// Session id.
+    pub id: Uuid,
+    /// True for the session making this request.
+    pub current: bool,
+    /// Login time, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// Expiry, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    /// IP at login.
+    pub ip: Option<String>,
+    /// User-Agent at login.
+    pub user_agent: Option<String>,
+}
+
+/// `GET /api/v1/auth/sessions` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionListResponse {
+    /// Newest first.
+    pub sessions: Vec<SessionDto>,
+}
+
+/// An operator account as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorDto {
+    /// Id.
+    pub id: Uuid,
+    /// Login email.
+    pub email: String,
+    /// Name shown to visitors.
+    pub display_name: String,
+    /// `admin`, `supervisor` or `operator`.
+    pub role: String,
+    /// Disabled accounts cannot log in.
+    pub disabled: bool,
+    /// `online` or `away` (their chosen availability).
+    pub status: String,
+    /// Set while locked out after failed logins, RFC 3339 UTC.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<time::OffsetDateTime>,
+    /// Creation time, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// `GET /api/v1/operators` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorListResponse {
+    /// Oldest first.
+    pub operators: Vec<OperatorDto>,
+}
+
+/// `POST /api/v1/operators` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOperatorRequest {
+    /// Login email (unique on the platform).
+    pub email: String,
+    /// Name shown to visitors.
+    pub display_name: String,
+    /// `admin`, `supervisor` or `operator`.
+    pub role: String,
+    /// Initial password (12 to 128 characters, not a common one).
+    pub password: String,
+}
+
+/// `PATCH /api/v1/operators/{id}` body; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOperatorRequest {
+    /// New name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// New role.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Disable or re-enable (disabling ends every session).
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /api/v1/operators/{id}/password-reset` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordResetLinkResponse {
+    /// The one-time token.
+    pub token: String,
+    /// Path of the console page that uses it, e.g. `/console/#reset=TOKEN`.
+    pub reset_path: String,
+    /// When the link stops working, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// A site as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteDto {
+    /// Id.
+    pub id: Uuid,
+    /// Public key for the widget snippet.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Allowed origins; empty allows any.
+    pub allowed_origins: Vec<String>,
+    /// Privacy-policy address.
+    pub privacy_policy_url: Option<String>,
+    /// Visitors must connect over TLS.
+    pub require_tls: bool,
+    /// Creation time, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// `GET /api/v1/sites` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteListResponse {
+    /// Oldest first.
+    pub sites: Vec<SiteDto>,
+}
+
+/// `POST /api/v1/sites` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSiteRequest {
+    /// Display name.
+    pub name: String,
+    /// Allowed origins (`https://shop.example.com`); empty allows any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Privacy-policy address.
+    #[serde(default)]
+    pub privacy_policy_url: Option<String>,
+    /// Visitors must connect over TLS.
+    #[serde(default)]
+    pub require_tls: bool,
+}
+
+/// `PATCH /api/v1/sites/{id}` body; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSiteRequest {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New allowed origins.
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    /// New privacy-policy address; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub privacy_policy_url: Option<Option<String>>,
+    /// Require TLS.
+    #[serde(default)]
+    pub require_tls: Option<bool>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryDto {
+    /// Id.
+    pub id: Uuid,
+    /// When, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// `operator`, `platform_admin` or `cli`.
+    pub actor_kind: String,
+    /// The actor's id (operators, platform admins).
+    pub actor_id: Option<Uuid>,
+    /// What: `transcript_read`, `monitor_started`, `operator_created`, ...
+    pub action: String,
+    /// On what, e.g. `conversation:0190...`.
+    pub target: String,
+}
+
+/// `GET /api/v1/audit-log` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLogResponse {
+    /// Newest first.
+    pub entries: Vec<AuditEntryDto>,
+    /// `before` for the next page, or null at the end.
+    pub next: Option<String>,
 }

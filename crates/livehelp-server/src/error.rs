@@ -17,6 +17,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Message for the client.
     pub message: String,
+    /// For `rate_limited`: seconds until a retry can succeed.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +27,16 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A `rate_limited` error.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            code: ErrorCode::RateLimited,
+            message: format!("too many requests; retry in {retry_after} s"),
+            retry_after: Some(retry_after),
         }
     }
 }
@@ -52,8 +64,18 @@ impl From<AppError> for ApiError {
             AppError::ClientMsgIdReused => ErrorCode::ClientMsgIdReused,
             // A conflict on a unique constraint in a request a client made.
             AppError::Conflict(_) => ErrorCode::InvalidRequest,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::RoleRequired => ErrorCode::RoleRequired,
+            AppError::TlsRequired => ErrorCode::TlsRequired,
+            AppError::WeakPassword(_) => ErrorCode::WeakPassword,
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
+        };
+        let retry_after = match &error {
+            AppError::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
         };
         let message = match &error {
             AppError::Internal(source) => {
@@ -62,7 +84,11 @@ impl From<AppError> for ApiError {
             }
             other => other.to_string(),
         };
-        ApiError { code, message }
+        ApiError {
+            code,
+            message,
+            retry_after,
+        }
     }
 }
 
@@ -70,13 +96,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let retry_after = self.retry_after;
+        let mut response = (
             status,
             Json(ErrorBody {
                 code: self.code,
                 message: self.message,
+                retry_after,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = retry_after
+            && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

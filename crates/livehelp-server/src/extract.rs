@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use livehelp_app::OperatorPrincipal;
 use livehelp_domain::{BrowserInfo, SessionId};
 use livehelp_protocol::ErrorCode;
@@ -55,13 +55,21 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// An operator authenticated by the session cookie.
+/// An operator authenticated by the session cookie. For state-changing methods (anything
+/// but GET, HEAD and OPTIONS) the request must also carry the session's anti-CSRF token in
+/// `X-CSRF-Token` (OWASP CSRF Prevention Cheat Sheet: synchronizer token, on top of the
+/// SameSite=Strict cookie).
 pub struct OperatorSession {
     /// Who.
     pub operator: OperatorPrincipal,
     /// Which login session (for logout).
     pub session_id: SessionId,
+    /// The session's anti-CSRF token.
+    pub csrf_token: String,
 }
+
+/// Header carrying the anti-CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 impl FromRequestParts<AppState> for OperatorSession {
     type Rejection = ApiError;
@@ -72,15 +80,34 @@ impl FromRequestParts<AppState> for OperatorSession {
     ) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "log in first"))?;
-        let (operator, session_id) = state
+        let authenticated = state
             .app
             .authenticate_operator(&token, time::OffsetDateTime::now_utc())
             .await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent.as_bytes(), authenticated.csrf_token.as_bytes()) {
+                return Err(ApiError::new(
+                    ErrorCode::CsrfTokenInvalid,
+                    "missing or wrong X-CSRF-Token header; use the token from login or /api/v1/auth/session",
+                ));
+            }
+        }
         Ok(OperatorSession {
-            operator,
-            session_id,
+            operator: authenticated.operator,
+            session_id: authenticated.session_id,
+            csrf_token: authenticated.csrf_token,
         })
     }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -95,8 +122,16 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// IP and User-Agent of the client.
-pub struct ClientInfo(pub BrowserInfo);
+/// IP and User-Agent of the client, and whether the request reached us over TLS. Behind
+/// a trusted proxy (`--trust-proxy`), the IP is the rightmost `X-Forwarded-For` address
+/// that is not itself a trusted proxy, and TLS is what `X-Forwarded-Proto` says; from
+/// anyone else those headers are ignored, so a client cannot forge them.
+pub struct ClientInfo {
+    /// IP and User-Agent.
+    pub browser: BrowserInfo,
+    /// True when the client's connection is encrypted (to us or to the trusted proxy).
+    pub secure: bool,
+}
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = ApiError;
@@ -109,26 +144,50 @@ impl FromRequestParts<AppState> for ClientInfo {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip());
-        let forwarded = if state.options.trust_forwarded_for {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok())
-        } else {
-            None
-        };
+        let (ip, secure) = client_address(&parts.headers, peer, &state.options);
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok(ClientInfo(BrowserInfo {
-            ip: forwarded.or(peer),
-            user_agent,
-        }))
+        Ok(ClientInfo {
+            browser: BrowserInfo { ip, user_agent },
+            secure,
+        })
     }
+}
+
+/// The client's IP and whether its connection is encrypted; see [`ClientInfo`].
+pub fn client_address(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    options: &crate::ServerOptions,
+) -> (Option<IpAddr>, bool) {
+    let trusted = |ip: &IpAddr| options.trusted_proxies.iter().any(|net| net.contains(ip));
+    let Some(peer) = peer else {
+        return (None, options.tls);
+    };
+    if !trusted(&peer) {
+        return (Some(peer), options.tls);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    let ip = forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .copied()
+        .unwrap_or(peer);
+    let proto_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    (Some(ip), options.tls || proto_https)
 }
 
 /// The `Origin` header, if any.

@@ -9,6 +9,7 @@ mod assets;
 pub mod convert;
 pub mod error;
 mod extract;
+pub mod limits;
 mod routes;
 pub mod state;
 pub mod ws;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use livehelp_app::App;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -29,67 +30,53 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
+pub use limits::RateLimits;
 pub use state::{AppState, Metrics, ServerOptions};
 
 /// Largest REST request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Builds the router with every route of API v1 and the health endpoints.
+/// Who may call a route; the isolation matrix test checks every route against this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, metrics, widget config, new visitor sessions, login, web files).
+    Public,
+    /// A visitor with a token.
+    Visitor,
+    /// Any operator of the tenant with a session cookie.
+    Operator,
+    /// A tenant `admin` with a session cookie.
+    Admin,
+}
+
+/// One route: method, path, who may call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern, axum syntax (`/api/v1/conversations/{id}/transcript`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+/// Every route the router serves with these options (the router is built from the same
+/// table, so a route cannot exist without appearing here).
+pub fn route_specs(options: &ServerOptions) -> Vec<RouteSpec> {
+    route_table(options)
+        .into_iter()
+        .map(|(spec, _)| spec)
+        .collect()
+}
+
+/// Builds the router from [`route_specs`]'s table, plus the JSON 404 fallback and the
+/// security headers on every response.
 pub fn router(state: AppState) -> Router {
-    // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
-    // cookies are involved; the site's allowed-origins check happens in the handlers).
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .max_age(std::time::Duration::from_secs(600));
-    let widget_api = Router::new()
-        .route(
-            "/api/v1/sites/{site_key}/widget-config",
-            get(routes::widget::config),
-        )
-        .route(
-            "/api/v1/sites/{site_key}/visitor-sessions",
-            post(routes::visitor_sessions::create),
-        )
-        .route("/api/v1/visitor-session", get(routes::widget::visitor_self))
-        .layer(cors);
-    let mut assets = Router::new()
-        .route("/", get(assets::root))
-        .route("/favicon.ico", get(assets::favicon))
-        .route("/widget.js", get(assets::widget_loader))
-        .route("/widget/{*file}", get(assets::widget_file))
-        .route("/console", get(assets::console_redirect))
-        .route("/console/", get(assets::console_index))
-        .route("/console/{*file}", get(assets::console_file));
-    if state.options.demo_page {
-        assets = assets
-            .route("/demo", get(assets::demo_redirect))
-            .route("/demo/", get(assets::demo_index))
-            .route("/demo/{*file}", get(assets::demo_file));
+    let mut router = Router::new();
+    for (spec, handler) in route_table(&state.options) {
+        router = router.route(spec.path, handler);
     }
-    let assets = assets.layer(CompressionLayer::new());
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::metrics))
-        .route("/api/v1/auth/login", post(routes::auth::login))
-        .route("/api/v1/auth/logout", post(routes::auth::logout))
-        .route("/api/v1/auth/me", get(routes::auth::me))
-        .route("/api/v1/auth/session", get(routes::auth::session))
-        .route("/api/v1/conversations", get(routes::conversations::list))
-        .route(
-            "/api/v1/conversations/{id}/transcript",
-            get(routes::transcripts::get),
-        )
-        .route(
-            "/api/v1/conversations/{id}/visitor",
-            get(routes::conversations::visitor),
-        )
-        .route("/api/v1/ws/visitor", get(ws::visitor))
-        .route("/api/v1/ws/operator", get(ws::operator))
-        .merge(widget_api)
-        .merge(assets)
+    router
         .fallback(routes::health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -100,7 +87,216 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        // HSTS only where this server itself speaks TLS: one year, per OWASP's HSTS sheet.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            state
+                .options
+                .tls
+                .then(|| HeaderValue::from_static("max-age=31536000")),
+        ))
         .with_state(state)
+}
+
+fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use Access::{Admin, Operator, Public, Visitor};
+    use routes::{
+        audit, auth, conversations, health, operators, sites, transcripts, visitor_sessions, widget,
+    };
+    // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
+    // cookies are involved; the site's allowed-origins check happens in the handlers).
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(std::time::Duration::from_secs(600));
+    let gzip = CompressionLayer::new;
+    let mut table: Vec<(Method, &'static str, Access, MethodRouter<AppState>)> = vec![
+        (Method::GET, "/healthz", Public, get(health::healthz)),
+        (Method::GET, "/readyz", Public, get(health::readyz)),
+        (Method::GET, "/metrics", Public, get(health::metrics)),
+        (
+            Method::GET,
+            "/api/v1/sites/{site_key}/widget-config",
+            Public,
+            get(widget::config).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sites/{site_key}/visitor-sessions",
+            Public,
+            post(visitor_sessions::create).layer(cors.clone()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/visitor-session",
+            Visitor,
+            get(widget::visitor_self).layer(cors),
+        ),
+        (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            Public,
+            post(auth::login),
+        ),
+        (
+            Method::GET,
+            "/api/v1/auth/session",
+            Public,
+            get(auth::session),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/password-reset",
+            Public,
+            post(auth::reset_password),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/logout",
+            Operator,
+            post(auth::logout),
+        ),
+        (Method::GET, "/api/v1/auth/me", Operator, get(auth::me)),
+        (
+            Method::GET,
+            "/api/v1/auth/sessions",
+            Operator,
+            get(auth::sessions),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/auth/sessions/{id}",
+            Operator,
+            delete(auth::end_session),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/logout-everywhere",
+            Operator,
+            post(auth::logout_everywhere),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations",
+            Operator,
+            get(conversations::list),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/transcript",
+            Operator,
+            get(transcripts::get),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/visitor",
+            Operator,
+            get(conversations::visitor),
+        ),
+        (
+            Method::GET,
+            "/api/v1/ws/operator",
+            Operator,
+            get(ws::operator),
+        ),
+        (
+            Method::GET,
+            "/api/v1/operators",
+            Admin,
+            get(operators::list),
+        ),
+        (
+            Method::POST,
+            "/api/v1/operators",
+            Admin,
+            post(operators::create),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/operators/{id}",
+            Admin,
+            patch(operators::update),
+        ),
+        (
+            Method::POST,
+            "/api/v1/operators/{id}/password-reset",
+            Admin,
+            post(operators::password_reset),
+        ),
+        (Method::GET, "/api/v1/sites", Admin, get(sites::list)),
+        (Method::POST, "/api/v1/sites", Admin, post(sites::create)),
+        (
+            Method::PATCH,
+            "/api/v1/sites/{id}",
+            Admin,
+            patch(sites::update),
+        ),
+        (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
+        (Method::GET, "/", Public, get(assets::root)),
+        (Method::GET, "/favicon.ico", Public, get(assets::favicon)),
+        (
+            Method::GET,
+            "/widget.js",
+            Public,
+            get(assets::widget_loader).layer(gzip()),
+        ),
+        (
+            Method::GET,
+            "/widget/{*file}",
+            Public,
+            get(assets::widget_file).layer(gzip()),
+        ),
+        (
+            Method::GET,
+            "/console",
+            Public,
+            get(assets::console_redirect),
+        ),
+        (
+            Method::GET,
+            "/console/",
+            Public,
+            get(assets::console_index).layer(gzip()),
+        ),
+        (
+            Method::GET,
+            "/console/{*file}",
+            Public,
+            get(assets::console_file).layer(gzip()),
+        ),
+    ];
+    if options.demo_page {
+        table.extend([
+            (Method::GET, "/demo", Public, get(assets::demo_redirect)),
+            (
+                Method::GET,
+                "/demo/",
+                Public,
+                get(assets::demo_index).layer(gzip()),
+            ),
+            (
+                Method::GET,
+                "/demo/{*file}",
+                Public,
+                get(assets::demo_file).layer(gzip()),
+            ),
+        ]);
+    }
+    table
+        .into_iter()
+        .map(|(method, path, access, handler)| {
+            (
+                RouteSpec {
+                    method,
+                    path,
+                    access,
+                },
+                handler,
+            )
+        })
+        .collect()
 }
 
 /// A running server's handle for its owner.
@@ -121,6 +317,7 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let (shutdown, signal) = watch::channel(false);
         let state = AppState {
+            limits: Arc::new(limits::Limits::new(options.rate_limits.clone())),
             app: app.clone(),
             connection_permits: Arc::new(Semaphore::new(options.max_connections)),
             options: Arc::new(options),
@@ -128,6 +325,17 @@ impl Server {
             shutdown: signal.clone(),
         };
         app.warm_up();
+        let limits = state.limits.clone();
+        let mut stop = signal.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => limits.forget_idle(),
+                    _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => break,
+                }
+            }
+        });
         let task = tokio::spawn(serve(listener, state, wait_for(signal)));
         Ok(Server {
             local_addr,

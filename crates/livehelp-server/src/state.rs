@@ -18,10 +18,16 @@ pub struct ServerOptions {
     pub max_connections: usize,
     /// Mark session cookies `Secure` (set when serving over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
-    /// Take the client IP from the first `X-Forwarded-For` entry (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed
+    /// (`--trust-proxy CIDR`); from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// This server terminates TLS itself (`--tls-cert`/`--tls-key`): every request is
+    /// secure, responses carry HSTS.
+    pub tls: bool,
     /// Serve the demo shop page at `/demo/` (`serve --demo`).
     pub demo_page: bool,
+    /// Rate limits and per-IP caps.
+    pub rate_limits: crate::limits::RateLimits,
 }
 
 impl Default for ServerOptions {
@@ -29,8 +35,10 @@ impl Default for ServerOptions {
         Self {
             max_connections: 10_000,
             secure_cookies: false,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            tls: false,
             demo_page: false,
+            rate_limits: crate::limits::RateLimits::default(),
         }
     }
 }
@@ -42,6 +50,8 @@ pub struct AppState {
     pub app: App,
     /// Settings.
     pub options: Arc<ServerOptions>,
+    /// Rate-limit counters.
+    pub limits: Arc<crate::limits::Limits>,
     /// Counters and gauges for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Flips to `true` when the server starts shutting down.

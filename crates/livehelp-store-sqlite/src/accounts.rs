@@ -1,29 +1,28 @@
 //! The account-like aggregates of [`SqliteStore`]: the entry lookups (`EntryStore`),
-//! tenants, sites, operators with their sessions, and visitors with their sessions. These
-//! are single-row writes (the most frequent, a visitor's page view or reconnect, updates
-//! one session row) and plain reads, so they all use the pool rather than the append
-//! writer.
+//! tenants and platform admins, sites, and visitors with their sessions (operators are in
+//! `operators.rs`, the audit log in `audit.rs`). These are single-row writes (the most
+//! frequent, a visitor's page view or reconnect, updates one session row) and plain
+//! reads, so they all use the pool rather than the append writer.
 //!
 //! Inserts take the tenant as a parameter and also find it in the entity; the two must
 //! agree, and a mismatch is refused as a caller bug (`Other`) instead of being written
-//! under either tenant.
+//! under either tenant. An update whose entity names another tenant is `NotFound`, like
+//! any id that is not this tenant's.
 
 use async_trait::async_trait;
 use livehelp_domain::{
-    Email, Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, SessionId, Site,
-    SiteKey, Tenant, TenantId, Timestamp, Visitor, VisitorId, VisitorSession, VisitorSessionId,
+    Email, Operator, OperatorSession, PageRef, PasswordReset, PlatformAdmin, Site, SiteKey, Tenant,
+    TenantId, TenantStatus, Timestamp, Visitor, VisitorId, VisitorSession, VisitorSessionId,
 };
-use livehelp_store::{
-    EntryStore, OperatorStore, SiteStore, StoreError, StoreResult, TenantStore, VisitorStore,
-};
+use livehelp_store::{EntryStore, SiteStore, StoreError, StoreResult, TenantStore, VisitorStore};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteQueryResult;
 
 use crate::SqliteStore;
 use crate::error::store_error;
 use crate::rows::{
-    OperatorRow, OperatorSessionRow, SiteRow, TenantRow, VisitorRow, VisitorSessionRow,
-    allowed_origins_json, tenant_status_name, to_micros,
+    OperatorRow, OperatorSessionRow, PasswordResetRow, PlatformAdminRow, SiteRow, TenantRow,
+    VisitorRow, VisitorSessionRow, allowed_origins_json, tenant_status_name, to_micros,
 };
 
 #[async_trait]
@@ -79,6 +78,41 @@ impl EntryStore for SqliteStore {
             .ok_or(StoreError::NotFound)?;
         Ok(Operator::try_from(row)?)
     }
+
+    async fn consume_password_reset(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<PasswordReset> {
+        // One conditional UPDATE: SQLite runs one writer at a time, and the second of two
+        // racing uses re-evaluates `used_at IS NULL` after the first committed, so it
+        // matches nothing. fetch_all, not fetch_optional: sqlx's SQLite driver only
+        // finishes (and so autocommits) a RETURNING statement once it has stepped past its
+        // last row (sqlx issue #3430).
+        let mut rows = sqlx::query_as::<_, PasswordResetRow>(
+            "UPDATE password_resets SET used_at = $2 \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING token_hash, tenant_id, operator_id, created_at, expires_at",
+        )
+        .bind(&token_hash[..])
+        .bind(to_micros(now))
+        .fetch_all(self.pool())
+        .await
+        .map_err(store_error)?;
+        let row = rows.pop().ok_or(StoreError::NotFound)?;
+        Ok(PasswordReset::try_from(row)?)
+    }
+
+    async fn fetch_platform_admin_by_email(&self, email: &Email) -> StoreResult<PlatformAdmin> {
+        let row =
+            sqlx::query_as::<_, PlatformAdminRow>("SELECT * FROM platform_admins WHERE email = $1")
+                .bind(email.as_str())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?
+                .ok_or(StoreError::NotFound)?;
+        Ok(PlatformAdmin::try_from(row)?)
+    }
 }
 
 #[async_trait]
@@ -104,6 +138,45 @@ impl TenantStore for SqliteStore {
             .ok_or(StoreError::NotFound)?;
         Ok(Tenant::try_from(row)?)
     }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = sqlx::query_as::<_, TenantRow>("SELECT * FROM tenants ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|row| Tenant::try_from(row).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn update_tenant_status(
+        &self,
+        tenant: TenantId,
+        status: TenantStatus,
+    ) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE tenants SET status = $2 WHERE id = $1")
+            .bind(tenant.as_uuid())
+            .bind(tenant_status_name(status))
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        one_row_updated(&result)
+    }
+
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO platform_admins (id, email, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(admin.id.as_uuid())
+        .bind(admin.email.as_str())
+        .bind(admin.password_hash.as_str())
+        .bind(to_micros(admin.created_at))
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -112,8 +185,9 @@ impl SiteStore for SqliteStore {
         same_tenant(tenant, site.tenant_id, "site")?;
         sqlx::query(
             "INSERT INTO sites \
-                 (id, tenant_id, key, name, allowed_origins, privacy_policy_url, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 (id, tenant_id, key, name, allowed_origins, privacy_policy_url, require_tls, \
+                  created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(site.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -121,6 +195,7 @@ impl SiteStore for SqliteStore {
         .bind(site.name.as_str())
         .bind(allowed_origins_json(&site.allowed_origins))
         .bind(site.privacy_policy_url.as_deref())
+        .bind(site.require_tls)
         .bind(to_micros(site.created_at))
         .execute(self.pool())
         .await
@@ -140,114 +215,27 @@ impl SiteStore for SqliteStore {
             .map(|row| Site::try_from(row).map_err(StoreError::from))
             .collect()
     }
-}
 
-#[async_trait]
-impl OperatorStore for SqliteStore {
-    async fn insert_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()> {
-        same_tenant(tenant, operator.tenant_id, "operator")?;
-        sqlx::query(
-            "INSERT INTO operators \
-                 (id, tenant_id, email, display_name, role, password_hash, disabled, status, \
-                  created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    async fn update_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()> {
+        // A site of another tenant is not one of this tenant's: not found here.
+        if site.tenant_id != tenant {
+            return Err(StoreError::NotFound);
+        }
+        // The key, id and creation time are not in the SET list: they never change.
+        let result = sqlx::query(
+            "UPDATE sites \
+             SET name = $3, allowed_origins = $4, privacy_policy_url = $5, require_tls = $6 \
+             WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(operator.id.as_uuid())
         .bind(tenant.as_uuid())
-        .bind(operator.email.as_str())
-        .bind(operator.display_name.as_str())
-        .bind(operator.role.as_str())
-        .bind(operator.password_hash.as_str())
-        .bind(operator.disabled)
-        .bind(operator.status.as_str())
-        .bind(to_micros(operator.created_at))
+        .bind(site.id.as_uuid())
+        .bind(site.name.as_str())
+        .bind(allowed_origins_json(&site.allowed_origins))
+        .bind(site.privacy_policy_url.as_deref())
+        .bind(site.require_tls)
         .execute(self.pool())
         .await
         .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn fetch_operator(
-        &self,
-        tenant: TenantId,
-        operator: OperatorId,
-    ) -> StoreResult<Operator> {
-        let row = sqlx::query_as::<_, OperatorRow>(
-            "SELECT * FROM operators WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant.as_uuid())
-        .bind(operator.as_uuid())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(store_error)?
-        .ok_or(StoreError::NotFound)?;
-        Ok(Operator::try_from(row)?)
-    }
-
-    async fn list_operators(&self, tenant: TenantId) -> StoreResult<Vec<Operator>> {
-        let rows = sqlx::query_as::<_, OperatorRow>(
-            "SELECT * FROM operators WHERE tenant_id = $1 ORDER BY created_at, id",
-        )
-        .bind(tenant.as_uuid())
-        .fetch_all(self.pool())
-        .await
-        .map_err(store_error)?;
-        rows.into_iter()
-            .map(|row| Operator::try_from(row).map_err(StoreError::from))
-            .collect()
-    }
-
-    async fn insert_operator_session(
-        &self,
-        tenant: TenantId,
-        session: &OperatorSession,
-    ) -> StoreResult<()> {
-        same_tenant(tenant, session.tenant_id, "operator session")?;
-        sqlx::query(
-            "INSERT INTO operator_sessions \
-                 (id, tenant_id, operator_id, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(session.id.as_uuid())
-        .bind(tenant.as_uuid())
-        .bind(session.operator_id.as_uuid())
-        .bind(&session.token_hash[..])
-        .bind(to_micros(session.created_at))
-        .bind(to_micros(session.expires_at))
-        .execute(self.pool())
-        .await
-        .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn delete_operator_session(
-        &self,
-        tenant: TenantId,
-        session: SessionId,
-    ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM operator_sessions WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_uuid())
-            .bind(session.as_uuid())
-            .execute(self.pool())
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn update_operator_status(
-        &self,
-        tenant: TenantId,
-        operator: OperatorId,
-        status: OperatorStatus,
-    ) -> StoreResult<()> {
-        let result =
-            sqlx::query("UPDATE operators SET status = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.as_uuid())
-                .bind(operator.as_uuid())
-                .bind(status.as_str())
-                .execute(self.pool())
-                .await
-                .map_err(store_error)?;
         one_row_updated(&result)
     }
 }
@@ -389,7 +377,7 @@ impl VisitorStore for SqliteStore {
 /// `NotFound` unless an `UPDATE ... WHERE tenant_id = .. AND id = ..` matched its row. (SQLite
 /// counts a matched row as changed even when the new values equal the old ones, so setting
 /// a value twice is not "not found".)
-fn one_row_updated(result: &SqliteQueryResult) -> StoreResult<()> {
+pub(crate) fn one_row_updated(result: &SqliteQueryResult) -> StoreResult<()> {
     if result.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -398,7 +386,11 @@ fn one_row_updated(result: &SqliteQueryResult) -> StoreResult<()> {
 }
 
 /// Refuses to write an entity under a tenant other than its own.
-fn same_tenant(tenant: TenantId, entity_tenant: TenantId, what: &str) -> StoreResult<()> {
+pub(crate) fn same_tenant(
+    tenant: TenantId,
+    entity_tenant: TenantId,
+    what: &str,
+) -> StoreResult<()> {
     if tenant == entity_tenant {
         Ok(())
     } else {

@@ -33,6 +33,10 @@ pub(crate) const BEGIN_BATCH: &str = "BEGIN IMMEDIATE; SAVEPOINT append_request"
 /// Rolls back what the current request wrote, keeping the savepoint open.
 pub(crate) const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO append_request";
 
+/// Keeps what the savepoint covers and opens a fresh one for what follows (the bulk path
+/// of `batch.rs` runs it on its own; [`insert_message`] folds it into its insert).
+pub(crate) const NEXT_SAVEPOINT: &str = "RELEASE append_request; SAVEPOINT append_request";
+
 /// Applies one append on the writer's connection, inside its transaction and with the
 /// savepoint `append_request` open (see [`BEGIN_BATCH`]).
 ///

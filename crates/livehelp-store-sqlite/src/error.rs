@@ -56,6 +56,8 @@ fn unique_constraint_name(message: &str) -> &'static str {
     match detail {
         "sites.key" => "site_key",
         "operators.email" => "operator_email",
+        "platform_admins.email" => "platform_admin_email",
+        "password_resets.token_hash" => "password_reset_token",
         "operator_sessions.token_hash" => "operator_session_token",
         "visitor_sessions.token_hash" => "visitor_session_token",
         "messages.conversation_id, messages.seq" => "message_seq",
@@ -77,6 +79,8 @@ fn primary_key_name(detail: &str) -> &'static str {
         "visitor_sessions" => "visitor_session_id",
         "conversations" => "conversation_id",
         "messages" => "message_id",
+        "platform_admins" => "platform_admin_id",
+        "audit_log" => "audit_entry_id",
         _ => "unique",
     }
 }
@@ -93,6 +97,15 @@ mod tests {
                 "UNIQUE constraint failed: operators.email",
                 "operator_email",
             ),
+            (
+                "UNIQUE constraint failed: platform_admins.email",
+                "platform_admin_email",
+            ),
+            (
+                "UNIQUE constraint failed: password_resets.token_hash",
+                "password_reset_token",
+            ),
+            ("UNIQUE constraint failed: audit_log.id", "audit_entry_id"),
             (
                 "UNIQUE constraint failed: operator_sessions.token_hash",
                 "operator_session_token",

@@ -3,7 +3,7 @@
 //!
 //! Layout of the work:
 //! * reads, and the rare writes outside conversations (tenants, sites, operators,
-//!   visitors, sessions), use a small connection pool;
+//!   visitors, sessions, password resets, the audit log), use a small connection pool;
 //! * every conversation write (`append`) goes through one group-commit writer task that
 //!   owns a dedicated connection and commits many appends per transaction
 //!   (`src/writer.rs` explains how);
@@ -19,9 +19,12 @@
 
 mod accounts;
 mod append;
+mod audit;
+mod batch;
 mod checkpoint;
 mod conversations;
 mod error;
+mod operators;
 mod rows;
 mod writer;
 

@@ -9,10 +9,11 @@
 use std::net::IpAddr;
 
 use livehelp_domain::{
-    BrowserInfo, Conversation, ConversationId, ConversationState, Email, EndReason, Message,
-    MessageAuthor, MessageId, MessageKind, Operator, OperatorId, OperatorSession, OperatorStatus,
-    PageRef, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId, TenantStatus,
-    Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    AuditActor, AuditEntry, AuditEntryId, BrowserInfo, Conversation, ConversationId,
+    ConversationState, Email, EndReason, Message, MessageAuthor, MessageId, MessageKind, Operator,
+    OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
+    PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId,
+    TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
 };
 use livehelp_store::StoreError;
 use sqlx::FromRow;
@@ -53,6 +54,15 @@ fn optional_instant(micros: Option<i64>) -> Result<Option<Timestamp>, CorruptRow
 fn token_hash(bytes: Vec<u8>) -> Result<[u8; 32], CorruptRow> {
     <[u8; 32]>::try_from(bytes.as_slice())
         .map_err(|_| CorruptRow(format!("token hash of {} bytes", bytes.len())))
+}
+
+/// A client address stored in its canonical text form (`IpAddr`'s Display).
+fn optional_ip(ip: Option<String>, what: &str) -> Result<Option<IpAddr>, CorruptRow> {
+    ip.map(|ip| {
+        ip.parse::<IpAddr>()
+            .map_err(|error| CorruptRow(format!("{what} ip {ip:?}: {error}")))
+    })
+    .transpose()
 }
 
 /// The stable name of a tenant status.
@@ -99,6 +109,7 @@ pub(crate) struct SiteRow {
     name: String,
     allowed_origins: String,
     privacy_policy_url: Option<String>,
+    require_tls: bool,
     created_at: i64,
 }
 
@@ -116,6 +127,7 @@ impl TryFrom<SiteRow> for Site {
             name: row.name,
             allowed_origins,
             privacy_policy_url: row.privacy_policy_url,
+            require_tls: row.require_tls,
             created_at: from_micros(row.created_at)?,
         })
     }
@@ -138,6 +150,8 @@ pub(crate) struct OperatorRow {
     password_hash: String,
     disabled: bool,
     status: String,
+    failed_logins: i64,
+    locked_until: Option<i64>,
     created_at: i64,
 }
 
@@ -157,6 +171,9 @@ impl TryFrom<OperatorRow> for Operator {
             disabled: row.disabled,
             status: OperatorStatus::parse(&row.status)
                 .ok_or_else(|| CorruptRow(format!("operator status {:?}", row.status)))?,
+            failed_logins: u32::try_from(row.failed_logins)
+                .map_err(|_| CorruptRow(format!("operator failed_logins {}", row.failed_logins)))?,
+            locked_until: optional_instant(row.locked_until)?,
             created_at: from_micros(row.created_at)?,
         })
     }
@@ -169,6 +186,9 @@ pub(crate) struct OperatorSessionRow {
     tenant_id: Uuid,
     operator_id: Uuid,
     token_hash: Vec<u8>,
+    csrf_token: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
     created_at: i64,
     expires_at: i64,
 }
@@ -182,9 +202,105 @@ impl TryFrom<OperatorSessionRow> for OperatorSession {
             tenant_id: TenantId::from_uuid(row.tenant_id),
             operator_id: OperatorId::from_uuid(row.operator_id),
             token_hash: token_hash(row.token_hash)?,
+            csrf_token: row.csrf_token,
+            ip: optional_ip(row.ip, "operator session")?,
+            user_agent: row.user_agent,
             created_at: from_micros(row.created_at)?,
             expires_at: from_micros(row.expires_at)?,
         })
+    }
+}
+
+/// A row of `platform_admins`.
+#[derive(FromRow)]
+pub(crate) struct PlatformAdminRow {
+    id: Uuid,
+    email: String,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl TryFrom<PlatformAdminRow> for PlatformAdmin {
+    type Error = CorruptRow;
+
+    fn try_from(row: PlatformAdminRow) -> Result<Self, Self::Error> {
+        Ok(PlatformAdmin {
+            id: PlatformAdminId::from_uuid(row.id),
+            email: Email::parse(&row.email)
+                .map_err(|error| CorruptRow(format!("platform admin email: {error}")))?,
+            password_hash: row.password_hash,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
+/// A row of `password_resets` (`used_at` is not part of the domain type).
+#[derive(FromRow)]
+pub(crate) struct PasswordResetRow {
+    token_hash: Vec<u8>,
+    tenant_id: Uuid,
+    operator_id: Uuid,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<PasswordResetRow> for PasswordReset {
+    type Error = CorruptRow;
+
+    fn try_from(row: PasswordResetRow) -> Result<Self, Self::Error> {
+        Ok(PasswordReset {
+            token_hash: token_hash(row.token_hash)?,
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            operator_id: OperatorId::from_uuid(row.operator_id),
+            created_at: from_micros(row.created_at)?,
+            expires_at: from_micros(row.expires_at)?,
+        })
+    }
+}
+
+/// A row of `audit_log`.
+#[derive(FromRow)]
+pub(crate) struct AuditEntryRow {
+    id: Uuid,
+    tenant_id: Uuid,
+    at: i64,
+    actor_kind: String,
+    actor_id: Option<Uuid>,
+    action: String,
+    target: String,
+}
+
+impl TryFrom<AuditEntryRow> for AuditEntry {
+    type Error = CorruptRow;
+
+    fn try_from(row: AuditEntryRow) -> Result<Self, Self::Error> {
+        let actor = match (row.actor_kind.as_str(), row.actor_id) {
+            ("operator", Some(id)) => AuditActor::Operator(OperatorId::from_uuid(id)),
+            ("platform_admin", Some(id)) => {
+                AuditActor::PlatformAdmin(PlatformAdminId::from_uuid(id))
+            }
+            ("cli", None) => AuditActor::Cli,
+            (kind, id) => {
+                return Err(CorruptRow(format!("audit actor {kind:?} with id {id:?}")));
+            }
+        };
+        Ok(AuditEntry {
+            id: AuditEntryId::from_uuid(row.id),
+            tenant_id: TenantId::from_uuid(row.tenant_id),
+            at: from_micros(row.at)?,
+            actor,
+            action: row.action,
+            target: row.target,
+        })
+    }
+}
+
+/// The stored `(actor_kind, actor_id)` of an audit actor.
+pub(crate) fn audit_actor(actor: AuditActor) -> (&'static str, Option<Uuid>) {
+    match actor {
+        AuditActor::Operator(id) => ("operator", Some(id.as_uuid())),
+        AuditActor::PlatformAdmin(id) => ("platform_admin", Some(id.as_uuid())),
+        AuditActor::Cli => ("cli", None),
     }
 }
 
@@ -236,13 +352,7 @@ impl TryFrom<VisitorSessionRow> for VisitorSession {
     type Error = CorruptRow;
 
     fn try_from(row: VisitorSessionRow) -> Result<Self, Self::Error> {
-        let ip = row
-            .ip
-            .map(|ip| {
-                ip.parse::<IpAddr>()
-                    .map_err(|error| CorruptRow(format!("visitor session ip {ip:?}: {error}")))
-            })
-            .transpose()?;
+        let ip = optional_ip(row.ip, "visitor session")?;
         let current_page = match (row.page_url, row.page_title) {
             (Some(url), title) => Some(PageRef { url, title }),
             (None, None) => None,

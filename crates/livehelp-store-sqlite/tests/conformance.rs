@@ -149,6 +149,56 @@ async fn latest_visitor_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_updates_keep_key_and_id() {
+    check(testing::site_updates_keep_key_and_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_updates_replace_account_fields() {
+    check(testing::operator_updates_replace_account_fields).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_failures_lock_the_account() {
+    check(testing::login_failures_lock_the_account).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_login_failures_lock_once() {
+    check(testing::concurrent_login_failures_lock_once).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_sessions_list_and_revoke() {
+    check(testing::operator_sessions_list_and_revoke).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_resets_are_used_once() {
+    check(testing::password_resets_are_used_once).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_password_reset_has_one_winner() {
+    check(testing::concurrent_password_reset_has_one_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_list_and_status() {
+    check(testing::tenants_list_and_status).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn platform_admins_by_email() {
+    check(testing::platform_admins_by_email).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_log_pages_newest_first() {
+    check(testing::audit_log_pages_newest_first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn close_answers_queued_appends_then_refuses() {
     check(testing::close_answers_queued_appends_then_refuses).await;
 }

@@ -10,9 +10,10 @@
 
 use async_trait::async_trait;
 use livehelp_domain::{
-    Conversation, ConversationId, Email, EndReason, Message, NewMessage, Operator, OperatorId,
-    OperatorSession, OperatorStatus, PageRef, SessionId, Site, SiteKey, Tenant, TenantId,
-    Timestamp, Visitor, VisitorId, VisitorSession, VisitorSessionId,
+    AuditEntry, AuditEntryId, Conversation, ConversationId, Email, EndReason, Message, NewMessage,
+    Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
+    SessionId, Site, SiteKey, Tenant, TenantId, TenantStatus, Timestamp, Visitor, VisitorId,
+    VisitorSession, VisitorSessionId,
 };
 use thiserror::Error;
 
@@ -73,6 +74,16 @@ pub trait EntryStore: Send + Sync {
     ) -> StoreResult<OperatorSession>;
     /// The operator account with this login email (any tenant), or `NotFound`.
     async fn fetch_operator_by_email(&self, email: &Email) -> StoreResult<Operator>;
+    /// Uses up a password-reset link: if a reset with this token hash exists, is unused
+    /// and has not expired at `now`, marks it used and returns it (one use only, also
+    /// under concurrent attempts); otherwise `NotFound`.
+    async fn consume_password_reset(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<PasswordReset>;
+    /// The platform admin with this login email, or `NotFound`.
+    async fn fetch_platform_admin_by_email(&self, email: &Email) -> StoreResult<PlatformAdmin>;
 }
 
 /// Tenants.
@@ -82,6 +93,14 @@ pub trait TenantStore: Send + Sync {
     async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
     /// The tenant, or `NotFound`.
     async fn fetch_tenant(&self, tenant: TenantId) -> StoreResult<Tenant>;
+    /// Every tenant, oldest first (ties by id). Platform scope: only platform-admin paths
+    /// call this.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Sets a tenant's status (suspend / reactivate); `NotFound` for an unknown tenant.
+    async fn update_tenant_status(&self, tenant: TenantId, status: TenantStatus)
+    -> StoreResult<()>;
+    /// Creates a platform admin; `Conflict { constraint: "platform_admin_email" }` if taken.
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> StoreResult<()>;
 }
 
 /// Sites.
@@ -91,6 +110,9 @@ pub trait SiteStore: Send + Sync {
     async fn insert_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()>;
     /// The sites of a tenant, oldest first.
     async fn list_sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>>;
+    /// Replaces a site's name, allowed origins, privacy-policy URL and require-TLS switch
+    /// (the key and id never change); `NotFound` for an unknown site of this tenant.
+    async fn update_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()>;
 }
 
 /// Operator accounts and their login sessions.
@@ -114,6 +136,47 @@ pub trait OperatorStore: Send + Sync {
         &self,
         tenant: TenantId,
         session: SessionId,
+    ) -> StoreResult<()>;
+    /// Replaces an operator's display name, role, password hash and disabled flag;
+    /// `NotFound` for an unknown operator of this tenant.
+    async fn update_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()>;
+    /// Records a failed login at `now`: increments the failure count and, when it reaches
+    /// `lock_after`, sets `locked_until = now + lock_for` and resets the count. Atomic
+    /// (one statement), so parallel guesses cannot slip past the limit. Returns the
+    /// operator as updated; `NotFound` for an unknown operator of this tenant.
+    async fn record_login_failure(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+        now: Timestamp,
+        lock_after: u32,
+        lock_for: time::Duration,
+    ) -> StoreResult<Operator>;
+    /// Clears the failure count and any lock after a successful login; `NotFound` for an
+    /// unknown operator of this tenant.
+    async fn reset_login_failures(&self, tenant: TenantId, operator: OperatorId)
+    -> StoreResult<()>;
+    /// The operator's unexpired login sessions at `now` (`expires_at > now`), newest
+    /// first (by `created_at`, then id, both descending).
+    async fn list_operator_sessions(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<OperatorSession>>;
+    /// Deletes every login session of the operator ("log out everywhere", disabling,
+    /// password change); returns how many were deleted.
+    async fn delete_operator_sessions(
+        &self,
+        tenant: TenantId,
+        operator: OperatorId,
+    ) -> StoreResult<u64>;
+    /// Stores a password-reset link (its token hash); `NotFound` if the operator is not
+    /// one of this tenant's.
+    async fn insert_password_reset(
+        &self,
+        tenant: TenantId,
+        reset: &PasswordReset,
     ) -> StoreResult<()>;
     /// Sets an operator's availability; `NotFound` for an unknown operator.
     async fn update_operator_status(
@@ -171,6 +234,21 @@ pub struct ConversationQuery {
     pub before: Option<(Timestamp, ConversationId)>,
     /// At most this many (the caller caps it, e.g. at 200).
     pub limit: u32,
+}
+
+/// The tenant's audit log: who read or changed what. Append-only.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry.
+    async fn insert_audit_entry(&self, tenant: TenantId, entry: &AuditEntry) -> StoreResult<()>;
+    /// Entries newest first, strictly older than `before` (an entry id, UUIDv7 so
+    /// time-ordered) when given, at most `limit`.
+    async fn list_audit_entries(
+        &self,
+        tenant: TenantId,
+        before: Option<AuditEntryId>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// What an append does to its conversation besides adding the message. The store applies
@@ -291,11 +369,17 @@ pub trait ConversationStore: Send + Sync {
 
 /// Everything a livehelp node needs from its database.
 pub trait Store:
-    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore
+    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore + AuditStore
 {
 }
 
 impl<T> Store for T where
-    T: EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore
+    T: EntryStore
+        + TenantStore
+        + SiteStore
+        + OperatorStore
+        + VisitorStore
+        + ConversationStore
+        + AuditStore
 {
 }

@@ -39,8 +39,14 @@ pub struct Config {
     pub max_connections: usize,
     /// `Secure` cookies.
     pub secure_cookies: bool,
-    /// Trust `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
+    /// Proxies (CIDRs) whose `X-Forwarded-For`/`-Proto` headers are believed.
+    pub trust_proxy: Vec<String>,
+    /// PEM certificate chain: serve HTTPS and WSS with it (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Simultaneous WebSockets from one client IP.
+    pub max_connections_per_ip: u32,
 }
 
 impl Default for Config {
@@ -52,7 +58,10 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             max_connections: 10_000,
             secure_cookies: false,
-            trust_forwarded_for: false,
+            trust_proxy: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            max_connections_per_ip: 1_000,
         }
     }
 }
@@ -81,9 +90,23 @@ pub struct ConfigArgs {
     /// Mark session cookies Secure (HTTPS deployments).
     #[arg(long, env = "LIVEHELP_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
-    /// Trust X-Forwarded-For (behind a trusted proxy only).
-    #[arg(long, env = "LIVEHELP_TRUST_FORWARDED_FOR")]
-    pub trust_forwarded_for: Option<bool>,
+    /// A proxy (CIDR, e.g. 10.0.0.5/32) whose X-Forwarded-For/-Proto headers are
+    /// believed; repeat for several. From anyone else those headers are ignored.
+    #[arg(
+        long = "trust-proxy",
+        env = "LIVEHELP_TRUST_PROXY",
+        value_delimiter = ','
+    )]
+    pub trust_proxy: Vec<String>,
+    /// PEM certificate chain: serve HTTPS/WSS (needs --tls-key).
+    #[arg(long, env = "LIVEHELP_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "LIVEHELP_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Simultaneous WebSockets from one client IP.
+    #[arg(long, env = "LIVEHELP_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<u32>,
 }
 
 impl Config {
@@ -121,8 +144,17 @@ impl Config {
         if let Some(secure) = args.secure_cookies {
             config.secure_cookies = secure;
         }
-        if let Some(trust) = args.trust_forwarded_for {
-            config.trust_forwarded_for = trust;
+        if !args.trust_proxy.is_empty() {
+            config.trust_proxy = args.trust_proxy.clone();
+        }
+        if let Some(cert) = &args.tls_cert {
+            config.tls_cert = Some(cert.clone());
+        }
+        if let Some(key) = &args.tls_key {
+            config.tls_key = Some(key.clone());
+        }
+        if let Some(max) = args.max_connections_per_ip {
+            config.max_connections_per_ip = max;
         }
         Ok(config)
     }

@@ -83,7 +83,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let options = ServerOptions {
         max_connections: config.max_connections,
         secure_cookies: config.secure_cookies,
-        trust_forwarded_for: config.trust_forwarded_for,
+        trusted_proxies: parse_proxies(&config.trust_proxy)?,
+        tls: config.tls_cert.is_some(),
+        rate_limits: livehelp_server::RateLimits {
+            websockets_per_ip: config.max_connections_per_ip,
+            ..livehelp_server::RateLimits::default()
+        },
         demo_page: demo,
     };
     let server = Server::start(listener, app, options).context("cannot start the server")?;
@@ -128,6 +133,17 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     } else {
         bail!("unsupported database URL {url:?}; use sqlite://PATH")
     }
+}
+
+fn parse_proxies(cidrs: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    cidrs
+        .iter()
+        .map(|cidr| {
+            cidr.parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("--trust-proxy {cidr:?} is not an IP address or CIDR"))
+        })
+        .collect()
 }
 
 fn init_logging(format: LogFormat) {

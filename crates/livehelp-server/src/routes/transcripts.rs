@@ -32,7 +32,10 @@ pub async fn get(
     let id: ConversationId = id
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::ConversationNotFound, "conversation not found"))?;
-    let transcript = state.app.transcript(&session.operator, id).await?;
+    let transcript = state
+        .app
+        .transcript(&session.operator, id, time::OffsetDateTime::now_utc())
+        .await?;
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(TranscriptResponse {
             conversation: convert::conversation(&transcript.conversation),

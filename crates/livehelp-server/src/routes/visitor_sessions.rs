@@ -14,20 +14,27 @@ pub async fn create(
     State(state): State<AppState>,
     Path(site_key): Path<String>,
     headers: HeaderMap,
-    ClientInfo(browser): ClientInfo,
+    client: ClientInfo,
     ApiJson(body): ApiJson<CreateVisitorSessionRequest>,
 ) -> Result<(StatusCode, Json<VisitorSessionResponse>), ApiError> {
+    state
+        .limits
+        .visitor_session(client.browser.ip)
+        .map_err(|retry| ApiError::rate_limited(retry.0))?;
     let issued = state
         .app
         .create_visitor_session(
             &site_key,
-            origin(&headers),
+            &livehelp_app::SiteAccess {
+                origin: origin(&headers).map(str::to_owned),
+                secure: client.secure,
+            },
             livehelp_app::NewVisitorSession {
                 name: body.name,
                 page_url: body.page_url,
                 page_title: body.page_title,
             },
-            browser,
+            client.browser,
             time::OffsetDateTime::now_utc(),
         )
         .await?;

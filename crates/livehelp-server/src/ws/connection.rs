@@ -274,6 +274,14 @@ impl Connection {
                 let Principal::Visitor(visitor) = &self.principal else {
                     return Err(AppError::Forbidden("only visitors start chats").into());
                 };
+                // Only a start that would open a new conversation counts against the
+                // visitor's limit; repeating a start returns the open one (BR-05).
+                if self.app.open_conversation(visitor).await?.is_none() {
+                    self.state
+                        .limits
+                        .chat_start(visitor.visitor_id)
+                        .map_err(rate_limited)?;
+                }
                 let appended = self.app.start_chat(visitor, client_msg_id, now).await?;
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
@@ -283,6 +291,12 @@ impl Connection {
                 conversation_id,
                 text,
             } => {
+                if let Principal::Visitor(visitor) = &self.principal {
+                    self.state
+                        .limits
+                        .visitor_message(visitor.visitor_id)
+                        .map_err(rate_limited)?;
+                }
                 let appended = self
                     .app
                     .send_message(
@@ -391,6 +405,13 @@ impl Connection {
         after_seq: i64,
     ) -> Result<(), FrameFailure> {
         let conversation = self.app.follow(&self.principal, conversation_id).await?;
+        if let Principal::Operator(operator) = &self.principal
+            && !self.followed.contains_key(&conversation.id)
+        {
+            self.app
+                .record_monitoring(operator, &conversation, time::OffsetDateTime::now_utc())
+                .await?;
+        }
         self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id))
             .await;
         self.followed.insert(conversation.id, after_seq);
@@ -591,8 +612,26 @@ impl Connection {
         error: AppError,
         client_msg_id: Option<Uuid>,
     ) -> Result<(), Stop> {
-        let error = ApiError::from(error);
-        self.error(error.code, &error.message, client_msg_id).await
+        self.api_error(ApiError::from(error), client_msg_id).await
+    }
+
+    async fn api_error(
+        &mut self,
+        error: ApiError,
+        client_msg_id: Option<Uuid>,
+    ) -> Result<(), Stop> {
+        self.state
+            .metrics
+            .frame_errors
+            .get_or_create(&vec![("code", error.code.as_str().to_owned())])
+            .inc();
+        self.send(ServerFrame::Error {
+            code: error.code,
+            message: error.message,
+            client_msg_id,
+            retry_after: error.retry_after,
+        })
+        .await
     }
 
     async fn error(
@@ -601,17 +640,8 @@ impl Connection {
         message: &str,
         client_msg_id: Option<Uuid>,
     ) -> Result<(), Stop> {
-        self.state
-            .metrics
-            .frame_errors
-            .get_or_create(&vec![("code", code.as_str().to_owned())])
-            .inc();
-        self.send(ServerFrame::Error {
-            code,
-            message: message.to_owned(),
-            client_msg_id,
-        })
-        .await
+        self.api_error(ApiError::new(code, message), client_msg_id)
+            .await
     }
 
     async fn send(&mut self, frame: ServerFrame) -> Result<(), Stop> {
@@ -621,6 +651,12 @@ impl Connection {
     async fn send_raw(&mut self, outgoing: Outgoing) -> Result<(), Stop> {
         self.out.send(outgoing).await.map_err(|_| Stop::WriterGone)
     }
+}
+
+fn rate_limited(retry: crate::limits::RetryAfter) -> FrameFailure {
+    FrameFailure::App(AppError::RateLimited {
+        retry_after_seconds: retry.0,
+    })
 }
 
 /// A frame's handling failed: either refuse the frame (error frame, keep going) or stop.

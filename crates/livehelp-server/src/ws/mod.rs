@@ -14,8 +14,9 @@ use livehelp_app::Principal;
 use livehelp_protocol::{ErrorCode, HARD_FRAME_LIMIT};
 use serde::Deserialize;
 
-use crate::extract::{OperatorSession, origin};
+use crate::extract::{ClientInfo, OperatorSession, origin};
 use crate::{ApiError, AppState};
+use livehelp_app::SiteAccess;
 
 pub use connection::{Outgoing, run};
 
@@ -39,6 +40,7 @@ pub async fn visitor(
     State(state): State<AppState>,
     Query(query): Query<VisitorQuery>,
     headers: HeaderMap,
+    client: ClientInfo,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let token = query
@@ -46,16 +48,23 @@ pub async fn visitor(
         .or_else(|| bearer(&headers))
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
     let visitor = state.app.authenticate_visitor(&token).await?;
-    // A stolen token must not be usable from another site's pages.
-    if let Some(origin) = origin(&headers)
-        && !state.app.visitor_origin_allowed(&visitor, origin).await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::OriginNotAllowed,
-            "this page's origin is not allowed for the site",
-        ));
-    }
-    upgrade_with(state, upgrade, Principal::Visitor(visitor))
+    // A stolen token must not be usable from another site's pages, nor over plain HTTP
+    // for a site that requires TLS.
+    state
+        .app
+        .check_visitor_access(
+            &visitor,
+            &SiteAccess {
+                origin: origin(&headers).map(str::to_owned),
+                secure: client.secure,
+            },
+        )
+        .await?;
+    let slot = state
+        .limits
+        .websocket(client.browser.ip)
+        .ok_or_else(too_many_sockets)?;
+    upgrade_with(state, upgrade, Principal::Visitor(visitor), slot)
 }
 
 /// Upgrades an operator's connection. Browsers send cookies with cross-site WebSocket
@@ -64,6 +73,7 @@ pub async fn visitor(
 pub async fn operator(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientInfo,
     session: OperatorSession,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -79,7 +89,11 @@ pub async fn operator(
             ));
         }
     }
-    upgrade_with(state, upgrade, Principal::Operator(session.operator))
+    let slot = state
+        .limits
+        .websocket(client.browser.ip)
+        .ok_or_else(too_many_sockets)?;
+    upgrade_with(state, upgrade, Principal::Operator(session.operator), slot)
 }
 
 /// Checks are done in this order: credentials, then the upgrade request itself, so a
@@ -88,6 +102,7 @@ fn upgrade_with(
     state: AppState,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     principal: Principal,
+    slot: crate::limits::SocketSlot,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade
         .map_err(|rejection| ApiError::new(ErrorCode::InvalidRequest, rejection.body_text()))?;
@@ -112,7 +127,18 @@ fn upgrade_with(
             let (sink, stream) = socket.split();
             run(state, principal, sink, stream).await;
             drop(permit);
+            drop(slot);
         }))
+}
+
+fn too_many_sockets() -> ApiError {
+    ApiError {
+        retry_after: Some(10),
+        ..ApiError::new(
+            ErrorCode::RateLimited,
+            "too many connections from your address",
+        )
+    }
 }
 
 /// The token of an `Authorization: Bearer` header.

@@ -13,7 +13,14 @@ use crate::helpers::spawn_app;
 async fn br_01_reconnect_neither_loses_nor_duplicates_messages() {
     let app = spawn_app().await;
     let tenant = app.tenant("acme").await;
-    app.operator(tenant.id, "opb@acme.test", "OpB").await;
+    // OpB observes the chat: watching a colleague's chat is a supervisor's right (M8).
+    app.member(
+        tenant.id,
+        "opb@acme.test",
+        "OpB",
+        livehelp_domain::Role::Supervisor,
+    )
+    .await;
     let (_, mut op_a) = app.operator_client(&tenant.operator_email).await;
     let (cookie_b, mut op_b) = app.operator_client("opb@acme.test").await;
     let (session, mut v1) = app.visitor(&tenant.site_key, Some("V1")).await;

@@ -105,12 +105,17 @@ impl TestApp {
         }
     }
 
-    /// Adds an operator to a tenant.
+    /// Adds an operator (role `operator`) to a tenant.
     pub async fn operator(&self, tenant: TenantId, email: &str, name: &str) {
+        self.member(tenant, email, name, Role::Operator).await;
+    }
+
+    /// Adds an account with any role to a tenant.
+    pub async fn member(&self, tenant: TenantId, email: &str, name: &str, role: Role) {
         let input = NewOperator {
             email: email.into(),
             display_name: name.into(),
-            role: Role::Operator,
+            role,
             password: PASSWORD.into(),
         };
         self.app
@@ -154,6 +159,11 @@ impl TestApp {
 
     /// Logs an operator in; returns the `lh_session=...` cookie pair.
     pub async fn login(&self, email: &str) -> String {
+        self.login_with_csrf(email).await.0
+    }
+
+    /// Logs an operator in; returns the cookie pair and the session's anti-CSRF token.
+    pub async fn login_with_csrf(&self, email: &str) -> (String, String) {
         let response = self
             .http
             .post(format!("{}/api/v1/auth/login", self.base))
@@ -169,7 +179,28 @@ impl TestApp {
             .to_str()
             .expect("ascii")
             .to_owned();
-        set_cookie.split(';').next().expect("pair").to_owned()
+        let body: Value = response.json().await.expect("json");
+        let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+        (set_cookie.split(';').next().expect("pair").to_owned(), csrf)
+    }
+
+    /// A state-changing request with the session cookie and its anti-CSRF token.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: &(String, String),
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &session.0)
+            .header("x-csrf-token", &session.1);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
     }
 
     /// Logs in and connects an operator; returns the cookie and the client after `queue`.

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket integration tests: each starts a real server on a free port (SQLite
 //! in a temp dir, in-process bus) and talks to it with a real WebSocket client.
 
+mod accounts;
 mod cases;
 mod client;
 mod conversation;

@@ -133,6 +133,9 @@ async fn login_sets_a_strict_http_only_cookie_and_refuses_wrong_passwords_alike(
         .to_str()
         .expect("ascii")
         .to_owned();
+    let body: Value = ok.json().await.expect("json");
+    let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+    assert_eq!(csrf.len(), 64);
     assert!(cookie.starts_with("lh_session="));
     assert!(
         cookie.contains("HttpOnly")
@@ -159,10 +162,39 @@ async fn login_sets_a_strict_http_only_cookie_and_refuses_wrong_passwords_alike(
     }
     let pair = cookie.split(';').next().expect("pair").to_owned();
     assert_eq!(app.get("/api/v1/auth/me", &pair).await.status(), 200);
+    // A state-changing request without the session's CSRF token is refused (a forged
+    // cross-site form would carry the cookie but cannot know the token).
+    let forged = app
+        .http
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 403);
+    assert_eq!(
+        forged.json::<Value>().await.expect("json")["code"],
+        "csrf_token_invalid"
+    );
+    let wrong = app
+        .http
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .header("cookie", &pair)
+        .header("x-csrf-token", "0".repeat(64))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(
+        app.get("/api/v1/auth/me", &pair).await.status(),
+        200,
+        "still logged in"
+    );
     let logout = app
         .http
         .post(format!("{}/api/v1/auth/logout", app.base))
         .header("cookie", &pair)
+        .header("x-csrf-token", csrf)
         .send()
         .await
         .expect("request");

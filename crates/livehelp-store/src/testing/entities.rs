@@ -1,7 +1,7 @@
 //! Conformance checks of the account-like aggregates: tenants, sites, operators (with
-//! their availability and login sessions) and visitors (with their sessions, the page
-//! they are on and when they were last seen) read back exactly as written, the entry
-//! lookups find them, and the updates change exactly what they say.
+//! their availability, lock-out fields and login sessions) and visitors (with their
+//! sessions, the page they are on and when they were last seen) read back exactly as
+//! written, the entry lookups find them, and the updates change exactly what they say.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,7 +15,9 @@ use livehelp_domain::{
 use time::macros::datetime;
 
 use super::expect::{conflict, not_found, ok};
-use super::fixtures::{Fixture, now, random_token, unique_email, unique_site_key};
+use super::fixtures::{
+    Fixture, now, random_csrf_token, random_token, unique_email, unique_site_key,
+};
 use crate::Store;
 
 /// Tenants, sites, operators, operator sessions, visitors and visitor sessions read back
@@ -42,6 +44,7 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
             "http://localhost:8080".to_owned(),
         ],
         privacy_policy_url: Some("https://shop.example/privacy?lang=he#מדיניות".to_owned()),
+        require_tls: true,
         created_at,
     };
     let bare_site = Site {
@@ -50,6 +53,7 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
         name: String::new(),
         allowed_origins: Vec::new(),
         privacy_policy_url: None,
+        require_tls: false,
         created_at: created_at + Duration::from_micros(1),
         ..site.clone()
     };
@@ -63,10 +67,32 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
     assert_eq!(ok(store.fetch_site_by_key(&bare_site.key).await), bare_site);
 
     let mut operators = Vec::new();
-    for (index, (role, name, disabled, status)) in [
-        (Role::Admin, "Dana דנה", false, OperatorStatus::Online),
-        (Role::Supervisor, "王小明", false, OperatorStatus::Away),
-        (Role::Operator, "अनीता 🦀", true, OperatorStatus::Online),
+    let locked_until = Some(datetime!(2026-03-01 12:15:00.000001 UTC));
+    for (index, (role, name, disabled, status, failed_logins, locked_until)) in [
+        (
+            Role::Admin,
+            "Dana דנה",
+            false,
+            OperatorStatus::Online,
+            0,
+            None,
+        ),
+        (
+            Role::Supervisor,
+            "王小明",
+            false,
+            OperatorStatus::Away,
+            4,
+            None,
+        ),
+        (
+            Role::Operator,
+            "अनीता 🦀",
+            true,
+            OperatorStatus::Online,
+            2,
+            locked_until,
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -80,6 +106,8 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".to_owned(),
             disabled,
             status,
+            failed_logins,
+            locked_until,
             created_at: created_at + Duration::from_millis(index as u64),
         };
         ok(store.insert_operator(tenant.id, &operator).await);
@@ -100,6 +128,9 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
         tenant_id: tenant.id,
         operator_id: operators[0].id,
         token_hash: random_token(),
+        csrf_token: random_csrf_token(),
+        ip: Some("2001:db8::2".parse::<IpAddr>().expect("an address")),
+        user_agent: Some("Mozilla/5.0 (Macintosh) Safari/605.1.15 «тест»".to_owned()),
         created_at,
         expires_at: datetime!(2999-01-01 00:00:00.000001 UTC),
     };

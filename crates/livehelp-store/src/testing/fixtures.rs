@@ -51,6 +51,7 @@ impl Fixture {
             name: "fixture.example".to_owned(),
             allowed_origins: vec!["https://fixture.example".to_owned()],
             privacy_policy_url: None,
+            require_tls: false,
             created_at,
         };
         ok(store.insert_site(tenant.id, &site).await);
@@ -65,6 +66,8 @@ impl Fixture {
                 password_hash: "$argon2id$fixture".to_owned(),
                 disabled: false,
                 status: OperatorStatus::Online,
+                failed_logins: 0,
+                locked_until: None,
                 created_at: created_at + Duration::from_micros(index as u64),
             };
             ok(store.insert_operator(tenant.id, &operator).await);
@@ -122,12 +125,28 @@ impl Fixture {
         store: &dyn Store,
         expires_at: Timestamp,
     ) -> OperatorSession {
+        self.session_of(store, self.operator.id, now(), expires_at)
+            .await
+    }
+
+    /// Inserts a login session of `operator` (one of this tenant's), created at
+    /// `created_at` and expiring at `expires_at`, without IP or User-Agent.
+    pub async fn session_of(
+        &self,
+        store: &dyn Store,
+        operator: OperatorId,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> OperatorSession {
         let session = OperatorSession {
             id: SessionId::new(),
             tenant_id: self.tenant.id,
-            operator_id: self.operator.id,
+            operator_id: operator,
             token_hash: random_token(),
-            created_at: now(),
+            csrf_token: random_csrf_token(),
+            ip: None,
+            user_agent: None,
+            created_at,
             expires_at,
         };
         ok(store
@@ -326,4 +345,12 @@ pub fn random_token() -> [u8; 32] {
     token[..16].copy_from_slice(Uuid::new_v4().as_bytes());
     token[16..].copy_from_slice(Uuid::new_v4().as_bytes());
     token
+}
+
+/// A random anti-CSRF token in the form the application issues: 64 lowercase hex digits.
+pub fn random_csrf_token() -> String {
+    random_token()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

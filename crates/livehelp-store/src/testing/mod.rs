@@ -14,29 +14,38 @@
 //! idempotency, state rules, races, close), `conversations` (conversation and message
 //! reads, the queue and active lists), `history` (the paged conversation history and the
 //! per-visitor count), `entities` (tenants, sites, operators, visitors and their
-//! sessions), and `isolation` (one tenant never reaches another's data). `fixtures` holds
-//! the [`Fixture`] and request builders that backends' own tests and benchmarks use too;
-//! `expect` the assertion helpers. Everything public is re-exported here, so callers write
-//! `livehelp_store::testing::name`.
+//! sessions), `accounts` (site and operator edits), `logins` (lock-out, session list and
+//! revocation, password resets), `platform` (the tenant list and status, platform
+//! admins), `audit` (the audit log), and `isolation` (one tenant never reaches another's
+//! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
+//! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
+//! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
+//! public is re-exported here, so callers write `livehelp_store::testing::name`.
 
+mod accounts;
 mod append;
+mod audit;
 mod conversations;
 mod entities;
 mod expect;
 mod fixtures;
 mod history;
 mod isolation;
+mod logins;
+mod platform;
 
 use std::sync::Arc;
 
 use crate::Store;
 
+pub use accounts::{operator_updates_replace_account_fields, site_updates_keep_key_and_id};
 pub use append::{
     accept_race_has_one_winner, append_assigns_gapless_seq, append_is_idempotent,
     client_msg_id_reuse_is_refused, close_answers_queued_appends_then_refuses,
     ended_conversation_refuses_writes, open_gives_one_conversation_per_visitor,
     operator_writes_need_the_owner,
 };
+pub use audit::audit_log_pages_newest_first;
 pub use conversations::{
     conversation_and_messages_round_trip, list_messages_pages,
     message_text_round_trips_byte_for_byte, queue_and_operator_lists,
@@ -47,13 +56,19 @@ pub use entities::{
 };
 pub use fixtures::{
     Fixture, accept, end, new_message, now, open_request, open_with_key, operator_message,
-    random_token, unique_email, unique_site_key, visitor_message,
+    random_csrf_token, random_token, unique_email, unique_site_key, visitor_message,
 };
 pub use history::{
     conversations_are_counted_per_visitor, list_conversations_breaks_ties_by_id,
     list_conversations_filters, list_conversations_pages_newest_first,
 };
 pub use isolation::tenants_are_isolated;
+pub use logins::{
+    concurrent_login_failures_lock_once, concurrent_password_reset_has_one_winner,
+    login_failures_lock_the_account, operator_sessions_list_and_revoke,
+    password_resets_are_used_once,
+};
+pub use platform::{platform_admins_by_email, tenants_list_and_status};
 
 /// Runs every check on `store`, [`close_answers_queued_appends_then_refuses`] last since it
 /// closes the store.
@@ -80,5 +95,15 @@ pub async fn run_all(store: Arc<dyn Store>) {
     operator_status_updates(store.clone()).await;
     visitor_session_page_and_touch(store.clone()).await;
     latest_visitor_session(store.clone()).await;
+    site_updates_keep_key_and_id(store.clone()).await;
+    operator_updates_replace_account_fields(store.clone()).await;
+    login_failures_lock_the_account(store.clone()).await;
+    concurrent_login_failures_lock_once(store.clone()).await;
+    operator_sessions_list_and_revoke(store.clone()).await;
+    password_resets_are_used_once(store.clone()).await;
+    concurrent_password_reset_has_one_winner(store.clone()).await;
+    tenants_list_and_status(store.clone()).await;
+    platform_admins_by_email(store.clone()).await;
+    audit_log_pages_newest_first(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
