@@ -31,17 +31,50 @@
 import { t } from './strings.js';
 import { OperatorSocket, newClientMsgId } from './socket.js';
 import {
-  h, $, $$, bidi, parseTime, fmtClock, fmtDay, fmtDateTime, fmtShort, sameDay, timeEl,
+  api, checkSession, login as apiLogin, logout as apiLogout, onAuthLost as onApiAuthLost,
+  serverNow, setCsrfToken, query, enc,
+} from './api.js';
+import {
+  h, $, $$, bidi, parseTime, fmtClock, fmtDateTime, fmtShort, sameDay, timeEl,
   fmtElapsed, avatar, charCount, safeHttpUrl,
 } from './dom.js';
+import { renderMessageRow, dayDivider, systemText, visitorName, isAnonymous, shortId } from './messages.js';
+import { toast, errorText as apiErrorText, retryText, roleLabel } from './ui.js';
+import { resetTokenFromHash, showResetPage } from './reset.js';
+import { createLivePage } from './live.js';
+import { createOperatorsPage } from './operators.js';
+import { createSitesPage } from './sites.js';
+import { createAuditPage } from './audit.js';
+import { createSessionsPage } from './sessions.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const VISITOR_TYPING_TIMEOUT_MS = 8_000;
 const VISITOR_INFO_REFRESH_MS = 20_000;
-const GROUP_WINDOW_MS = 3 * 60_000;
 const HISTORY_PAGE = 25;
+
+/**
+ * The views of the center column. `roles`: who sees it (everyone when absent); `wide`:
+ * pages that use the visitor panel's room too. The server refuses the rest anyway
+ * (`role_required`); hiding is for clarity, not for security.
+ */
+const VIEWS = {
+  chats: {},
+  history: {},
+  live: { roles: ['supervisor', 'admin'] },
+  operators: { roles: ['admin'], wide: true },
+  sites: { roles: ['admin'], wide: true },
+  audit: { roles: ['admin'], wide: true },
+  sessions: { wide: true },
+};
+const PAGE_FACTORIES = {
+  live: createLivePage,
+  operators: createOperatorsPage,
+  sites: createSitesPage,
+  audit: createAuditPage,
+  sessions: createSessionsPage,
+};
 
 const state = {
   me: null, // {operator_id, tenant_id, display_name, role}
@@ -54,13 +87,15 @@ const state = {
   chats: new Map(), // conversation id → Chat
   selected: null,
   view: 'chats',
-  clockOffset: 0, // server time − local time, ms
   soundOn: true,
   reliable: new Map(), // client_msg_id → {kind, conversationId, text}
   acceptsPending: new Map(), // conversation id → client_msg_id
   history: { cursor: null, loading: false, loaded: false, openId: null },
   visitorInfo: new Map(), // conversation id → {data, at, error}
 };
+
+/** Page modules (live, operators, sites, audit, sessions), created on first visit. */
+const pages = {};
 
 let socket = null;
 let audioCtx = null;
@@ -79,41 +114,32 @@ async function boot() {
   try {
     state.soundOn = localStorage.getItem('lh_console_sound') !== 'off';
   } catch { /* storage blocked: keep the default */ }
-  let response;
+  // /console/#reset=TOKEN: the password reset page, whoever is signed in here.
+  const resetToken = resetTokenFromHash();
+  if (resetToken !== null) {
+    showResetPage(resetToken, { onLogin: () => showLogin('') });
+    return;
+  }
+  let session;
   try {
-    response = await fetch('/api/v1/auth/session', { credentials: 'same-origin', cache: 'no-store' });
+    session = await checkSession();
   } catch {
     showLogin(t('login_unreachable'));
     return;
   }
-  noteServerClock(response);
-  if (!response.ok) {
-    showLogin(t('login_unreachable'));
-    return;
-  }
-  const session = await response.json();
-  if (session.authenticated) {
+  if (session && session.authenticated) {
     startApp(session.operator);
   } else {
     showLogin('');
   }
 }
 
-function noteServerClock(response) {
-  const header = response.headers.get('date');
-  const server = header ? Date.parse(header) : NaN;
-  if (Number.isNaN(server)) return;
-  const offset = server - Date.now();
-  // The Date header has one-second resolution: only correct clearly wrong clocks.
-  state.clockOffset = Math.abs(offset) > 2_000 ? offset : 0;
-}
-
-const serverNow = () => Date.now() + state.clockOffset;
-
 function showLogin(message = '') {
   document.body.classList.remove('is-booting');
+  closeAccountMenu(false);
   $('#boot').hidden = true;
   $('#app').hidden = true;
+  $('#reset-view').hidden = true;
   $('#login-view').hidden = false;
   document.title = t('app_title');
   const error = $('#login-error');
@@ -140,58 +166,67 @@ async function onLoginSubmit(event) {
   submit.disabled = true;
   submit.textContent = t('login_submitting');
   error.textContent = '';
-  let response;
+  let me;
   try {
-    response = await fetch('/api/v1/auth/login', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-  } catch {
+    me = await apiLogin(email, password);
+  } catch (failure) {
     submit.disabled = false;
     submit.textContent = t('login_submit');
-    error.textContent = t('login_unreachable');
+    error.textContent = loginErrorText(failure);
+    $('#login-password').select();
+    $('#login-password').focus();
     return;
   }
-  if (response.ok) {
-    noteServerClock(response);
-    const me = await response.json();
-    if (state.me && state.me.operator_id !== me.operator_id) {
-      // Another person signed in on this page: start from a clean slate so nothing of
-      // the previous operator's chats stays on screen.
-      location.reload();
-      return;
-    }
-    startApp(me);
+  if (state.me && state.me.operator_id !== me.operator_id) {
+    // Another person signed in on this page: start from a clean slate so nothing of
+    // the previous operator's chats stays on screen.
+    location.reload();
     return;
   }
-  submit.disabled = false;
-  submit.textContent = t('login_submit');
-  if (response.status === 401) {
-    error.textContent = t('login_failed');
-  } else {
-    const body = await response.json().catch(() => null);
-    error.textContent = t('login_error', { message: (body && body.message) || response.status });
+  startApp(me);
+}
+
+function loginErrorText(failure) {
+  switch (failure.code) {
+    case 'invalid_credentials':
+    case 'unauthorized':
+      return t('login_failed');
+    case 'rate_limited':
+      return retryText(failure.retryAfter);
+    case 'tenant_suspended':
+      return t('login_suspended');
+    case 'network':
+      return t('login_unreachable');
+    default:
+      return t('login_error', { message: apiErrorText(failure) || failure.status });
   }
-  $('#login-password').select();
-  $('#login-password').focus();
 }
 
 async function logout() {
+  closeAccountMenu(false);
   if (socket) socket.stop();
   try {
-    await fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' });
-  } catch { /* the page reloads anyway; the cookie is HttpOnly */ }
+    await apiLogout();
+  } catch { /* the page reloads anyway and shows whatever the session really is */ }
   location.reload();
 }
 
-function onAuthLost() {
+function onAuthLost(message = t('login_expired')) {
+  if (!$('#login-view').hidden) return; // already asked to sign in
   // Keep unsent frames: if the same operator signs in again they are sent then.
   state.pendingOutbox = socket ? socket.outbox : [];
   if (socket) socket.stop();
   socket = null;
-  showLogin(t('login_expired'));
+  setCsrfToken('');
+  showLogin(message);
+}
+
+/** After "Log out everywhere": every session is gone, this one included. */
+function signedOutEverywhere() {
+  if (socket) socket.stop();
+  socket = null;
+  state.pendingOutbox = [];
+  showLogin(t('login_signed_out_everywhere'));
 }
 
 function startApp(me) {
@@ -201,10 +236,13 @@ function startApp(me) {
   $('#boot').hidden = true;
   $('#login-view').hidden = true;
   $('#app').hidden = false;
+  if (me.csrf_token) setCsrfToken(me.csrf_token);
   $('#me-name').textContent = me.display_name;
   $('#me-name').setAttribute('title', t('signed_in_as', { name: me.display_name }));
+  $('#account-button').setAttribute('aria-label', t('account_menu_label', { name: me.display_name }));
   const meAvatar = avatar(me.display_name, me.operator_id, 'sm');
   $('#me-avatar').replaceWith(Object.assign(meAvatar, { id: 'me-avatar' }));
+  applyRole();
   renderStatus();
   renderNotifyControls();
   renderSound();
@@ -216,7 +254,98 @@ function startApp(me) {
   socket = new OperatorSocket({ onFrame, onReady, onState, onAuthLost });
   if (resuming) socket.outbox = state.pendingOutbox || [];
   socket.start();
-  if (!resuming) setView('chats', { focus: false });
+  if (!resuming || !viewAllowed(state.view)) setView('chats', { focus: false });
+  else if (pages[state.view]) pages[state.view].show();
+}
+
+// ---------------------------------------------------------------------------------------
+// Roles and the account menu
+
+const viewAllowed = (view) => !!VIEWS[view] && (!VIEWS[view].roles || VIEWS[view].roles.includes(state.me && state.me.role));
+
+function applyRole() {
+  const role = state.me && state.me.role;
+  for (const link of $$('#main-nav [data-roles]')) link.hidden = !link.dataset.roles.split(' ').includes(role);
+  $('#account-role').textContent = t('account_role', { role: roleLabel(role) });
+  document.body.dataset.role = role || '';
+}
+
+/** The server said `role_required`: our role changed meanwhile. Re-read it. */
+async function refreshRole() {
+  let session;
+  try {
+    session = await checkSession();
+  } catch {
+    return;
+  }
+  if (!session || !session.authenticated) {
+    onAuthLost();
+    return;
+  }
+  state.me = { ...state.me, ...session.operator };
+  applyRole();
+  if (!viewAllowed(state.view)) {
+    setView('chats', { focus: false });
+    toast(t('err_role_required'));
+  }
+}
+
+function openAccountMenu(focusItem = 'first') {
+  const menu = $('#account-menu');
+  menu.hidden = false;
+  $('#account-button').setAttribute('aria-expanded', 'true');
+  const items = $$('.menu-item', menu);
+  (focusItem === 'last' ? items[items.length - 1] : items[0]).focus();
+}
+
+function closeAccountMenu(refocus) {
+  const menu = $('#account-menu');
+  if (!menu || menu.hidden) return;
+  menu.hidden = true;
+  $('#account-button').setAttribute('aria-expanded', 'false');
+  if (refocus) $('#account-button').focus();
+}
+
+function onAccountMenuKeydown(event) {
+  const items = $$('#account-menu .menu-item');
+  const index = items.indexOf(document.activeElement);
+  let next = null;
+  if (event.key === 'ArrowDown') next = items[(index + 1) % items.length];
+  else if (event.key === 'ArrowUp') next = items[(index - 1 + items.length) % items.length];
+  else if (event.key === 'Home') next = items[0];
+  else if (event.key === 'End') next = items[items.length - 1];
+  else if (event.key === 'Escape') {
+    event.preventDefault();
+    closeAccountMenu(true);
+    return;
+  } else if (event.key === 'Tab') {
+    closeAccountMenu(false);
+    return;
+  }
+  if (next) {
+    event.preventDefault();
+    next.focus();
+  }
+}
+
+function pageContext() {
+  return {
+    me: () => state.me,
+    socket: () => socket,
+    openOwnChat: (id) => {
+      if (!state.chats.has(id)) return;
+      setView('chats', { focus: false });
+      selectChat(id, { focusComposer: true });
+    },
+    onPanelChange: () => renderVisitorPanel(),
+    onRoleRequired: () => refreshRole(),
+    onLoggedOutEverywhere: () => signedOutEverywhere(),
+  };
+}
+
+function ensurePage(view) {
+  if (!pages[view]) pages[view] = PAGE_FACTORIES[view]($(`#${view}-view`), pageContext());
+  return pages[view];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -275,6 +404,7 @@ function onReady(hello) {
   if (state.desiredStatus && state.desiredStatus !== state.status) {
     socket.sendVolatile({ type: 'set_status', status: state.desiredStatus });
   }
+  if (pages.live) pages.live.onReady();
 }
 
 function onFrame(frame) {
@@ -288,7 +418,10 @@ function onFrame(frame) {
       onQueue(frame.conversations || []);
       break;
     case 'conversation':
-      if (frame.conversation) onConversation(frame.conversation);
+      if (frame.conversation) {
+        if (pages.live) pages.live.onConversation(frame.conversation);
+        onConversation(frame.conversation);
+      }
       break;
     case 'message':
       if (frame.message) onMessage(frame.message);
@@ -309,6 +442,8 @@ function onFrame(frame) {
         chat.everLoaded = true;
         chat.els.pane.classList.remove('is-loading');
         chat.els.log.setAttribute('aria-busy', 'false');
+      } else if (pages.live) {
+        pages.live.onResumed(frame);
       }
       break;
     }
@@ -409,8 +544,9 @@ function onError(frame) {
   const pending = frame.client_msg_id ? state.reliable.get(frame.client_msg_id) : null;
   if (!pending) {
     // Errors without a pending frame come from volatile frames (typing, resume,
-    // set_status on an older server): nothing the operator has to act on.
+    // set_status on an older server), or from the Live monitor's resume.
     if (frame.code === 'unauthorized' && socket) onAuthLost();
+    else if (pages.live) pages.live.onError(frame);
     return;
   }
   state.reliable.delete(frame.client_msg_id);
@@ -457,6 +593,7 @@ function errorText(frame) {
 
 function onTyping(frame) {
   const chat = state.chats.get(frame.conversation_id);
+  if (!chat && pages.live) pages.live.onTyping(frame);
   if (!chat || !frame.author || frame.author.kind !== 'visitor') return;
   setVisitorTyping(chat, !!frame.is_typing);
 }
@@ -468,10 +605,6 @@ function sortQueue() {
   const entries = [...state.queue.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
   state.queue = new Map(entries.map((c) => [c.id, c]));
 }
-
-const visitorName = (conversation) => (conversation && conversation.visitor && conversation.visitor.name) || t('visitor_anonymous');
-const isAnonymous = (conversation) => !(conversation && conversation.visitor && conversation.visitor.name);
-const shortId = (id) => (id ? `#${String(id).replace(/-/g, '').slice(-4)}` : '');
 
 function renderQueue() {
   const list = $('#queue');
@@ -1015,8 +1148,12 @@ function markEnded(chat) {
 // Messages
 
 function onMessage(message) {
-  let chat = state.chats.get(message.conversation_id);
-  if (!chat) return; // not a conversation we show
+  const chat = state.chats.get(message.conversation_id);
+  if (!chat) {
+    // Not one of our chats: maybe the conversation the Live view is watching.
+    if (pages.live) pages.live.onMessage(message);
+    return;
+  }
   if (chat.seqs.has(message.seq)) return; // already shown: never twice
   chat.seqs.add(message.seq);
   if (message.seq > chat.lastSeq) chat.lastSeq = message.seq;
@@ -1074,62 +1211,6 @@ function afterAppend(chat) {
   if (chat.els.pane.hidden) return;
   if (chat.stickBottom) scrollToBottom(chat);
   else chat.els.jump.hidden = false;
-}
-
-function dayDivider(date) {
-  const today = new Date(serverNow());
-  const yesterday = new Date(today.getTime() - 86_400_000);
-  const label = sameDay(date, today) ? t('day_today') : sameDay(date, yesterday) ? t('day_yesterday') : fmtDay(date);
-  return h('div', { class: 'day-divider', attrs: { role: 'separator' } }, timeEl(date, label, 'day-label'));
-}
-
-function systemText(message, meId, conv) {
-  const author = message.author || {};
-  const isMe = author.kind === 'operator' && author.id && author.id === meId;
-  switch (message.event) {
-    case 'chat_requested':
-      return t('sys_chat_requested');
-    case 'operator_joined':
-      return isMe ? t('sys_operator_joined_you') : t('sys_operator_joined', { name: author.name || t('operator_fallback') });
-    case 'chat_ended':
-      if (isMe) return t('sys_chat_ended_you');
-      if (author.kind === 'operator') return t('sys_chat_ended_operator', { name: author.name || t('operator_fallback') });
-      if (conv && conv.end_reason === 'visitor_abandoned') return t('sys_chat_ended_abandoned');
-      if (author.kind === 'visitor') return t('sys_chat_ended_visitor');
-      return t('sys_chat_ended');
-    default:
-      return message.text || '';
-  }
-}
-
-/** One message row. Visitor text goes in with textContent, inside a dir="auto" bubble. */
-function renderMessageRow(message, { meId, previous, conv }) {
-  const created = parseTime(message.created_at);
-  if (message.kind === 'system') {
-    return h('div', {
-      class: `msg-system${message.event === 'chat_ended' ? ' msg-system-end' : ''}`,
-      data: { seq: String(message.seq), event: message.event || '', testid: 'system-message' },
-    },
-    h('span', { class: 'msg-system-text', text: systemText(message, meId, conv), attrs: { dir: 'auto' } }),
-    timeEl(created, fmtClock(created), 'msg-system-time'));
-  }
-  const author = message.author || {};
-  const mine = author.kind === 'operator' && author.id === meId;
-  const side = author.kind === 'visitor' ? 'visitor' : 'operator';
-  const continued = previous && previous.kind === message.kind && previous.author && previous.author.id === author.id
-    && created && parseTime(previous.created_at) && created - parseTime(previous.created_at) < GROUP_WINDOW_MS
-    && sameDay(created, parseTime(previous.created_at));
-  const authorName = mine ? t('you') : author.name || (author.kind === 'visitor' ? visitorName(conv) : t('operator_fallback'));
-  const classes = ['msg', `msg-${side}`];
-  if (mine) classes.push('msg-mine');
-  if (message.kind === 'whisper') classes.push('msg-whisper');
-  if (continued) classes.push('msg-cont');
-  return h('div', { class: classes.join(' '), data: { seq: String(message.seq), kind: message.kind, testid: 'message' } },
-    h('div', { class: 'msg-meta' },
-      bidi(authorName, 'msg-author', 'message-author'),
-      message.kind === 'whisper' ? h('span', { class: 'tag tag-note', text: t('msg_internal_note') }) : null,
-      timeEl(created, fmtClock(created), 'msg-time')),
-    h('div', { class: 'bubble', text: message.text, attrs: { dir: 'auto', title: created ? fmtDateTime(created) : undefined }, data: { testid: 'message-text' } }));
 }
 
 function renderPreview(chat) {
@@ -1303,7 +1384,9 @@ function currentPanelConversation() {
     const chat = state.selected && state.chats.get(state.selected);
     return chat ? chat.conv : null;
   }
-  return state.history.openId ? state.history.openConv || null : null;
+  if (state.view === 'history') return state.history.openId ? state.history.openConv || null : null;
+  if (state.view === 'live') return pages.live ? pages.live.currentConversation() : null;
+  return null;
 }
 
 function renderVisitorPanel() {
@@ -1387,19 +1470,11 @@ async function loadVisitorInfo(conversationId) {
   entry.at = Date.now();
   state.visitorInfo.set(conversationId, entry);
   try {
-    const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversationId)}/visitor`, { credentials: 'same-origin', cache: 'no-store' });
-    if (response.status === 401) {
-      onAuthLost();
-      return;
-    }
-    if (response.ok) {
-      entry.data = await response.json();
-      entry.error = null;
-    } else {
-      entry.error = response.status;
-    }
-  } catch {
-    entry.error = 'network';
+    entry.data = await api(`/api/v1/conversations/${enc(conversationId)}/visitor`);
+    entry.error = null;
+  } catch (error) {
+    entry.error = error.status || 'network';
+    if (error.code === 'unauthorized') return;
   } finally {
     entry.loading = false;
     entry.at = Date.now();
@@ -1418,13 +1493,14 @@ function refreshVisitorInfoSoon(conversationId) {
 // Views: chats and history
 
 function setView(view, { focus = true } = {}) {
+  if (!viewAllowed(view)) view = 'chats';
   state.view = view;
   for (const link of $$('#main-nav .nav-link')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  $('#chats-view').hidden = view !== 'chats';
-  $('#history-view').hidden = view !== 'history';
+  for (const name of Object.keys(VIEWS)) $(`#${name}-view`).hidden = name !== view;
+  $('#workspace').classList.toggle('is-wide', !!VIEWS[view].wide);
   if (view === 'chats') {
     const chat = state.selected && state.chats.get(state.selected);
     $('#conv-empty').hidden = !!chat;
@@ -1439,6 +1515,16 @@ function setView(view, { focus = true } = {}) {
     if (focus) {
       const target = state.history.openId ? $('#transcript-back') : $('#history-refresh');
       target.focus();
+    }
+  } else {
+    const page = ensurePage(view);
+    page.show();
+    if (focus) {
+      const heading = $(`#${view}-view .page:not([hidden]) .page-title`);
+      if (heading) {
+        heading.tabIndex = -1;
+        heading.focus();
+      }
     }
   }
   updateTitle();
@@ -1459,19 +1545,9 @@ async function loadHistory(reset) {
   }
   status.textContent = t('history_loading');
   more.hidden = true;
-  let url = `/api/v1/conversations?state=ended&limit=${HISTORY_PAGE}`;
-  if (history.cursor) url += `&before=${encodeURIComponent(history.cursor)}`;
+  const url = `/api/v1/conversations${query({ state: 'ended', limit: HISTORY_PAGE, before: history.cursor })}`;
   try {
-    const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
-    if (response.status === 401) {
-      onAuthLost();
-      return;
-    }
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new Error((body && body.message) || String(response.status));
-    }
-    const body = await response.json();
+    const body = await api(url);
     const conversations = body.conversations || [];
     for (const conversation of conversations) {
       if (list.querySelector(`[data-conversation-id="${CSS.escape(conversation.id)}"]`)) continue;
@@ -1482,7 +1558,7 @@ async function loadHistory(reset) {
     more.hidden = !history.cursor;
     status.textContent = list.children.length === 0 ? t('history_empty') : '';
   } catch (error) {
-    status.textContent = t('history_error', { message: error.message || '' });
+    status.textContent = t('history_error', { message: apiErrorText(error) });
     more.hidden = !history.cursor;
   } finally {
     history.loading = false;
@@ -1538,16 +1614,7 @@ async function openTranscript(conversation) {
   renderVisitorPanel();
   $('#transcript-back').focus();
   try {
-    const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversation.id)}/transcript`, { credentials: 'same-origin', cache: 'no-store' });
-    if (response.status === 401) {
-      onAuthLost();
-      return;
-    }
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new Error((body && body.message) || String(response.status));
-    }
-    const body = await response.json();
+    const body = await api(`/api/v1/conversations/${enc(conversation.id)}/transcript`);
     if (history.openId !== conversation.id) return;
     const conv = body.conversation || conversation;
     history.openConv = conv;
@@ -1567,7 +1634,7 @@ async function openTranscript(conversation) {
     }
   } catch (error) {
     log.textContent = '';
-    log.append(h('p', { class: 'panel-note', attrs: { role: 'alert' }, text: t('transcript_error', { message: error.message || '' }) }));
+    log.append(h('p', { class: 'panel-note', attrs: { role: 'alert' }, text: t('transcript_error', { message: apiErrorText(error) }) }));
   }
 }
 
@@ -1583,27 +1650,34 @@ function closeTranscript() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Toasts
-
-function toast(message) {
-  const box = $('#toasts');
-  const item = h('div', { class: 'toast', attrs: { role: 'status' }, data: { testid: 'toast' } },
-    h('span', { class: 'toast-text', text: message }),
-    h('button', {
-      type: 'button', class: 'toast-close', text: '×',
-      attrs: { 'aria-label': t('toast_dismiss') },
-      on: { click: () => item.remove() },
-    }));
-  box.append(item);
-  setTimeout(() => item.remove(), 7_000);
-}
-
-// ---------------------------------------------------------------------------------------
 // Wiring
 
 function wire() {
+  onApiAuthLost(() => onAuthLost());
   $('#login-form').addEventListener('submit', onLoginSubmit);
   $('#logout').addEventListener('click', logout);
+  $('#nav-sessions').addEventListener('click', () => {
+    closeAccountMenu(false);
+    setView('sessions');
+  });
+  $('#account-button').addEventListener('click', () => {
+    if ($('#account-menu').hidden) openAccountMenu();
+    else closeAccountMenu(true);
+  });
+  $('#account-button').addEventListener('keydown', (event) => {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      openAccountMenu(event.key === 'ArrowUp' ? 'last' : 'first');
+    }
+  });
+  $('#account-menu').addEventListener('keydown', onAccountMenuKeydown);
+  document.addEventListener('pointerdown', (event) => {
+    if (!$('#account').contains(event.target)) closeAccountMenu(false);
+  });
+  // A reset link pasted into a tab that already shows the console: start over with it.
+  window.addEventListener('hashchange', () => {
+    if (resetTokenFromHash() !== null) location.reload();
+  });
   $('#conn-retry').addEventListener('click', () => { if (socket) socket.retryNow(); });
   $('#notify-enable').addEventListener('click', enableNotifications);
   $('#sound-toggle').addEventListener('click', toggleSound);
@@ -1639,6 +1713,8 @@ function wire() {
 Object.defineProperty(window, 'livehelpConsole', {
   value: Object.freeze({
     snapshot: () => ({
+      view: state.view,
+      role: state.me ? state.me.role : null,
       connection: state.connection,
       status: state.status,
       queue: [...state.queue.keys()],

@@ -8,6 +8,8 @@
 //   onState({state, retryIn, pending})  'connecting' | 'online' | 'offline'
 //   onAuthLost()                the handshake failed and /auth/session says unauthenticated
 
+import { checkSession } from './api.js';
+
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
 const PING_EVERY_MS = 20_000;
@@ -151,8 +153,7 @@ export class OperatorSocket {
   /** True when the server answers and says our session is gone. */
   async sessionGone() {
     try {
-      const response = await fetch('/api/v1/auth/session', { credentials: 'same-origin', cache: 'no-store' });
-      return response.ok && (await response.json()).authenticated === false;
+      return (await checkSession()).authenticated === false;
     } catch {
       return false;
     }

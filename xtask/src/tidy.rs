@@ -77,6 +77,10 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
             "livehelp-store-sqlite",
             &["livehelp-domain", "livehelp-store"][..],
         ),
+        (
+            "livehelp-store-postgres",
+            &["livehelp-domain", "livehelp-store"][..],
+        ),
         ("livehelp-bus", &["livehelp-domain"][..]),
         (
             "livehelp-app",
@@ -92,12 +96,16 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
                 "livehelp-protocol",
             ][..],
         ),
+        // The load generator speaks the wire protocol and nothing else: it measures the
+        // server from outside, like any client.
+        ("livehelp-bench", &["livehelp-protocol"][..]),
         (
             "livehelp",
             &[
                 "livehelp-domain",
                 "livehelp-store",
                 "livehelp-store-sqlite",
+                "livehelp-store-postgres",
                 "livehelp-bus",
                 "livehelp-app",
                 "livehelp-server",
@@ -109,6 +117,7 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
         ("livehelp-protocol", &["tokio", "sqlx", "axum"][..]),
         ("livehelp-store", &["sqlx", "axum"][..]),
         ("livehelp-bus", &["sqlx", "axum"][..]),
+        ("livehelp-store-postgres", &["axum", "async-nats"][..]),
         ("livehelp-app", &["sqlx", "axum"][..]),
     ]);
     let mut problems = Vec::new();

@@ -1,11 +1,20 @@
 //! The event bus: how a change made by one connection reaches the others. A [`Bus`]
 //! carries [`BusEvent`]s on [`Topic`]s; [`InProcessBus`] does it inside one process with
-//! tokio broadcast channels. A NATS implementation (subjects from [`Topic::subject`])
-//! follows for several nodes.
+//! tokio broadcast channels, and `nats::NatsBus` (cargo feature `nats`) across the nodes
+//! of a cluster, on subjects from [`Topic::subject`].
 //!
 //! The bus is only a wake-up. Ordering and completeness come from the store's per-
 //! conversation `seq`: a subscriber that lags or misses an event is told so
 //! ([`BusItem::Lagged`]) and catches up from the store.
+//!
+//! The bus also knows operator presence ([`Bus::present_operators`]): who has an operator
+//! connection open, here or on another node (`presence.rs` explains how).
+
+pub mod presence;
+#[cfg(feature = "nats")]
+pub mod nats;
+#[cfg(feature = "nats")]
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,8 +88,13 @@ pub trait Bus: Send + Sync {
     /// Publishes `event` to every current subscriber of `topic`. Never blocks on slow
     /// subscribers (they lag instead).
     async fn publish(&self, topic: Topic, event: BusEvent);
-    /// Subscribes to `topic` from now on.
+    /// Subscribes to `topic` from now on: an event published after this returns reaches
+    /// the subscription (unless it lags, which it is told).
     async fn subscribe(&self, topic: Topic) -> Subscription;
+    /// The operators of `tenant` that have an operator connection open right now, on this
+    /// node or on any other node of the cluster, sorted. Another node's operators drop out
+    /// within the bus's presence time-to-live once that node dies.
+    async fn present_operators(&self, tenant: TenantId) -> Vec<OperatorId>;
 }
 
 /// Events buffered per topic before a slow subscriber lags.
@@ -91,6 +105,7 @@ const CHANNEL_CAPACITY: usize = 256;
 #[derive(Default)]
 pub struct InProcessBus {
     topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<BusEvent>>>>,
+    presence: Arc<presence::LocalPresence>,
 }
 
 impl InProcessBus {
@@ -133,12 +148,22 @@ impl Bus for InProcessBus {
                 .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0);
             sender.subscribe()
         };
+        let guard = self.presence.track(topic);
         BroadcastStream::new(receiver)
-            .map(|item| match item {
-                Ok(event) => BusItem::Event(event),
-                Err(BroadcastStreamRecvError::Lagged(_)) => BusItem::Lagged,
+            .map(move |item| {
+                // The guard lives as long as the stream: dropping the subscription is
+                // what ends an operator's presence.
+                let _counted = &guard;
+                match item {
+                    Ok(event) => BusItem::Event(event),
+                    Err(BroadcastStreamRecvError::Lagged(_)) => BusItem::Lagged,
+                }
             })
             .boxed()
+    }
+
+    async fn present_operators(&self, tenant: TenantId) -> Vec<OperatorId> {
+        self.presence.operators(tenant).into_iter().collect()
     }
 }
 
@@ -188,6 +213,20 @@ mod tests {
         .await;
         let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), mine.next()).await;
         assert!(nothing.is_err(), "another tenant's event leaked");
+    }
+
+    #[tokio::test]
+    async fn operators_are_present_while_subscribed_to_their_topic() {
+        let bus = InProcessBus::new();
+        let tenant = TenantId::new();
+        let operator = OperatorId::new();
+        assert!(bus.present_operators(tenant).await.is_empty());
+        let console = bus.subscribe(Topic::Operator(tenant, operator)).await;
+        let _queue = bus.subscribe(Topic::Queue(tenant)).await;
+        assert_eq!(bus.present_operators(tenant).await, vec![operator]);
+        assert!(bus.present_operators(TenantId::new()).await.is_empty());
+        drop(console);
+        assert!(bus.present_operators(tenant).await.is_empty());
     }
 
     #[tokio::test]

@@ -106,6 +106,23 @@ impl FromRequestParts<AppState> for OperatorSession {
     }
 }
 
+/// An operator session whose role is `admin`; anyone else gets `403 role_required`
+/// before the request body is even read.
+pub struct AdminSession(pub OperatorSession);
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = OperatorSession::from_request_parts(parts, state).await?;
+        livehelp_app::App::require_admin(&session.operator)?;
+        Ok(AdminSession(session))
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

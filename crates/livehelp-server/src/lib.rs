@@ -307,12 +307,50 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// TLS for [`Server::start`]: a certificate chain and its private key, PEM.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
 impl Server {
-    /// Starts serving on `listener` in a background task.
+    /// Starts serving plain HTTP on `listener` in a background task.
     pub fn start(
         listener: TcpListener,
         app: App,
         options: ServerOptions,
+    ) -> std::io::Result<Server> {
+        Self::spawn(listener, app, options, None)
+    }
+
+    /// Starts serving HTTPS and WSS on `listener` with rustls (aws-lc-rs, TLS 1.2 and
+    /// 1.3). Responses carry HSTS. Fails if the PEM files cannot be read or do not match.
+    pub fn start_tls(
+        listener: TcpListener,
+        app: App,
+        options: ServerOptions,
+        tls: &TlsFiles,
+    ) -> std::io::Result<Server> {
+        let config = tls_config(tls)?;
+        Self::spawn(
+            listener,
+            app,
+            ServerOptions {
+                tls: true,
+                ..options
+            },
+            Some(config),
+        )
+    }
+
+    fn spawn(
+        listener: TcpListener,
+        app: App,
+        options: ServerOptions,
+        tls: Option<axum_server::tls_rustls::RustlsConfig>,
     ) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let (shutdown, signal) = watch::channel(false);
@@ -336,7 +374,7 @@ impl Server {
                 }
             }
         });
-        let task = tokio::spawn(serve(listener, state, wait_for(signal)));
+        let task = tokio::spawn(serve(listener, state, wait_for(signal), tls));
         Ok(Server {
             local_addr,
             shutdown,
@@ -358,27 +396,86 @@ impl Server {
     }
 }
 
+fn tls_config(files: &TlsFiles) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, error: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {error}"))
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|error| {
+            invalid(
+                &format!("cannot read certificates from {}", files.cert.display()),
+                &error,
+            )
+        })?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| {
+            invalid(
+                &format!("bad certificate in {}", files.cert.display()),
+                &error,
+            )
+        })?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|error| {
+        invalid(
+            &format!("cannot read a private key from {}", files.key.display()),
+            &error,
+        )
+    })?;
+    // The one crypto provider of the whole binary (ECOSYSTEM.md), named explicitly so the
+    // server works whether or not a process default was installed.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| invalid("TLS setup", &error))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|error| invalid("certificate and key do not match", &error))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
+}
+
 /// How long shutdown waits for WebSocket connections to finish their current frame and
 /// close, before flushing the store anyway.
 const WEBSOCKET_DRAIN_SECONDS: u64 = 10;
 
-/// Serves `state` on `listener` until `signal` resolves; then WebSockets close with 1001,
-/// in-flight requests finish, and the store's writer is flushed before returning.
+/// Serves `state` on `listener` (over TLS when `tls` is set) until `signal` resolves;
+/// then WebSockets close with 1001, in-flight requests finish, and the store's writer is
+/// flushed before returning.
 async fn serve(
     listener: TcpListener,
     state: AppState,
     signal: impl Future<Output = ()> + Send + 'static,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 ) -> std::io::Result<()> {
     let app = state.app.clone();
     let permits = state.connection_permits.clone();
     let max_connections = u32::try_from(state.options.max_connections).unwrap_or(u32::MAX);
-    let router = router(state);
-    let result = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .await;
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = match tls {
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(signal)
+                .await
+        }
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                signal.await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(
+                    WEBSOCKET_DRAIN_SECONDS,
+                )));
+            });
+            let listener = listener.into_std()?;
+            axum_server::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
     // Upgraded WebSockets are not tracked by the HTTP server's graceful shutdown: each
     // holds a permit, so taking them all back means every socket has closed.
     let drained = tokio::time::timeout(

@@ -243,22 +243,23 @@ async fn try_run(
             .bind(serde_json::Value::from(rows).to_string())
             .execute(&mut *connection)
             .await?;
-        let updates: Vec<serde_json::Value> = seqs
-            .iter()
-            .map(|((tenant, conversation), (before, after))| {
-                json!([
-                    hex(tenant.as_uuid()),
-                    hex(conversation.as_uuid()),
-                    before,
-                    after
-                ])
-            })
-            .collect();
-        let updated = sqlx::query(UPDATE_LAST_SEQS)
-            .bind(serde_json::Value::from(updates).to_string())
-            .execute(&mut *connection)
-            .await?
-            .rows_affected();
+        let mut updates: HashMap<TenantId, serde_json::Map<String, serde_json::Value>> =
+            HashMap::new();
+        for ((tenant, conversation), (before, after)) in &seqs {
+            updates
+                .entry(*tenant)
+                .or_default()
+                .insert(hex(conversation.as_uuid()), json!([before, after]));
+        }
+        let mut updated = 0;
+        for (tenant, changes) in updates {
+            updated += sqlx::query(UPDATE_LAST_SEQS)
+                .bind(tenant.as_uuid())
+                .bind(serde_json::Value::Object(changes).to_string())
+                .execute(&mut *connection)
+                .await?
+                .rows_affected();
+        }
         if updated != seqs.len() as u64 {
             return Ok(None);
         }
@@ -275,17 +276,21 @@ fn hex(uuid: Uuid) -> String {
 }
 
 /// The tenant's conversations among a JSON array of hex ids.
-const FETCH_CONVERSATIONS: &str = "SELECT * FROM conversations \
+pub(crate) const FETCH_CONVERSATIONS: &str = "SELECT * FROM conversations \
      WHERE tenant_id = $1 AND id IN (SELECT unhex(value) FROM json_each($2))";
 
 /// The tenant's messages stored under any of a JSON array of `[author_kind, author id hex
-/// (empty for the system), client_msg_id hex]` keys. `ifnull(author_id, X'')` is spelled
-/// as in the index `messages_client_msg_id`, so each key is one index lookup.
+/// (empty for the system), client_msg_id hex]` keys. `CROSS JOIN` keeps the keys as the
+/// outer loop, and `ifnull(author_id, X'')` is spelled as in the index
+/// `messages_client_msg_id`, so each key is one index lookup rather than a scan of
+/// `messages` (`tests/sqlite.rs` checks the plan).
 pub(crate) const FETCH_STORED_KEYS: &str = "SELECT messages.* FROM json_each($2) AS key \
-     JOIN messages ON messages.tenant_id = $1 \
-         AND messages.author_kind = key.value ->> 0 \
-         AND ifnull(messages.author_id, X'') = unhex(key.value ->> 1) \
-         AND messages.client_msg_id = unhex(key.value ->> 2)";
+     CROSS JOIN messages \
+     WHERE messages.tenant_id = $1 \
+       AND messages.author_kind = key.value ->> 0 \
+       AND ifnull(messages.author_id, X'') = unhex(key.value ->> 1) \
+       AND messages.client_msg_id = unhex(key.value ->> 2) \
+       AND messages.client_msg_id IS NOT NULL";
 
 /// New messages from a JSON array of rows (ids as hex).
 const INSERT_MESSAGES: &str = "INSERT INTO messages \
@@ -297,10 +302,63 @@ const INSERT_MESSAGES: &str = "INSERT INTO messages \
             row.value ->> 11 \
      FROM json_each($1) AS row";
 
-/// Each `[tenant hex, conversation hex, last_seq before, last_seq after]` moves that
-/// conversation's `last_seq`, only if it still has the value the run was decided on.
-const UPDATE_LAST_SEQS: &str = "UPDATE conversations SET last_seq = change.value ->> 3 \
-     FROM json_each($1) AS change \
-     WHERE conversations.tenant_id = unhex(change.value ->> 0) \
-       AND conversations.id = unhex(change.value ->> 1) \
-       AND conversations.last_seq = change.value ->> 2";
+/// The tenant's conversations named by a JSON object `{"<id hex>": [last_seq before,
+/// last_seq after], ...}` move to their new `last_seq`, each only if it still has the
+/// value the run was decided on. The `IN` keeps it to primary-key lookups.
+pub(crate) const UPDATE_LAST_SEQS: &str = "UPDATE conversations \
+     SET last_seq = $2 ->> ('$.\"' || lower(hex(id)) || '\"[1]') \
+     WHERE tenant_id = $1 AND id IN (SELECT unhex(key) FROM json_each($2)) \
+       AND last_seq = $2 ->> ('$.\"' || lower(hex(id)) || '\"[0]')";
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{ConnectOptions, Connection};
+
+    use super::*;
+
+    /// Every bulk statement finds its rows through an index: a scan of `messages` or
+    /// `conversations` would make each batch cost more as the database grows.
+    #[tokio::test]
+    async fn bulk_statements_use_indexes() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("plans.sqlite");
+        let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default())
+            .await
+            .expect("opens");
+        livehelp_store::ConversationStore::close(&store).await;
+        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .connect()
+            .await
+            .expect("a connection");
+        let key = json!([["visitor", hex(Uuid::nil()), hex(Uuid::nil())]]).to_string();
+        let ids = json!([hex(Uuid::nil())]).to_string();
+        let changes = json!({ hex(Uuid::nil()): [1, 2] }).to_string();
+        for (statement, argument, index) in [
+            (FETCH_STORED_KEYS, key, "INDEX messages_client_msg_id ("),
+            (FETCH_CONVERSATIONS, ids, "SEARCH conversations USING INDEX sqlite_autoindex_conversations_"),
+            (UPDATE_LAST_SEQS, changes, "SEARCH conversations USING INDEX sqlite_autoindex_conversations_"),
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}")))
+                    .bind(vec![0u8; 16])
+                    .bind(argument)
+                    .fetch_all(&mut connection)
+                    .await
+                    .expect("a plan");
+            let details: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+            assert!(
+                details.iter().any(|detail| detail.contains(index)),
+                "{statement}: {details:?}"
+            );
+            assert!(
+                !details
+                    .iter()
+                    .any(|detail| detail.starts_with("SCAN messages")
+                        || detail.starts_with("SCAN conversations")),
+                "{statement}: {details:?}"
+            );
+        }
+        connection.close().await.expect("closed");
+    }
+}

@@ -33,6 +33,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database URL; the SQLite file in `data_dir` when absent.
     pub database_url: Option<String>,
+    /// Apply pending database migrations when `serve` starts (PostgreSQL; SQLite always
+    /// does). Off for operators who run `livehelp migrate` themselves.
+    pub migrate_on_start: bool,
+    /// NATS server(s) for the event bus across nodes; in-process bus when absent.
+    pub nats_url: Option<String>,
     /// Log format.
     pub log_format: LogFormat,
     /// WebSocket connection limit.
@@ -55,6 +60,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            migrate_on_start: true,
+            nats_url: None,
             log_format: LogFormat::Pretty,
             max_connections: 10_000,
             secure_cookies: false,
@@ -70,25 +77,32 @@ impl Default for Config {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
     /// TOML configuration file.
-    #[arg(long, env = "LIVEHELP_CONFIG")]
+    #[arg(global = true, long, env = "LIVEHELP_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address and port to listen on.
-    #[arg(long, env = "LIVEHELP_LISTEN")]
+    #[arg(global = true, long, env = "LIVEHELP_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Folder for the SQLite database and demo credentials.
-    #[arg(long, env = "LIVEHELP_DATA_DIR")]
+    #[arg(global = true, long, env = "LIVEHELP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL (`sqlite://PATH`).
-    #[arg(long, env = "LIVEHELP_DATABASE_URL")]
+    #[arg(global = true, long, env = "LIVEHELP_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Do not apply database migrations at start (run `livehelp migrate` instead); the
+    /// server refuses to start on a schema that is behind.
+    #[arg(global = true, long, env = "LIVEHELP_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// NATS server URL(s) (`nats://HOST:4222`, comma-separated) for several nodes.
+    #[arg(global = true, long, env = "LIVEHELP_NATS_URL")]
+    pub nats_url: Option<String>,
     /// Log format.
-    #[arg(long, env = "LIVEHELP_LOG_FORMAT")]
+    #[arg(global = true, long, env = "LIVEHELP_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
     /// WebSocket connection limit.
-    #[arg(long, env = "LIVEHELP_MAX_CONNECTIONS")]
+    #[arg(global = true, long, env = "LIVEHELP_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Mark session cookies Secure (HTTPS deployments).
-    #[arg(long, env = "LIVEHELP_SECURE_COOKIES")]
+    #[arg(global = true, long, env = "LIVEHELP_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
     /// A proxy (CIDR, e.g. 10.0.0.5/32) whose X-Forwarded-For/-Proto headers are
     /// believed; repeat for several. From anyone else those headers are ignored.
@@ -99,13 +113,13 @@ pub struct ConfigArgs {
     )]
     pub trust_proxy: Vec<String>,
     /// PEM certificate chain: serve HTTPS/WSS (needs --tls-key).
-    #[arg(long, env = "LIVEHELP_TLS_CERT")]
+    #[arg(global = true, long, env = "LIVEHELP_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for --tls-cert.
-    #[arg(long, env = "LIVEHELP_TLS_KEY")]
+    #[arg(global = true, long, env = "LIVEHELP_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// Simultaneous WebSockets from one client IP.
-    #[arg(long, env = "LIVEHELP_MAX_CONNECTIONS_PER_IP")]
+    #[arg(global = true, long, env = "LIVEHELP_MAX_CONNECTIONS_PER_IP")]
     pub max_connections_per_ip: Option<u32>,
 }
 
@@ -134,6 +148,12 @@ impl Config {
         }
         if let Some(url) = &args.database_url {
             config.database_url = Some(url.clone());
+        }
+        if args.no_migrate {
+            config.migrate_on_start = false;
+        }
+        if let Some(url) = &args.nats_url {
+            config.nats_url = Some(url.clone());
         }
         if let Some(format) = args.log_format {
             config.log_format = format;
@@ -175,6 +195,36 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         assert!(Config::from_toml("listne = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn scale_out_settings_come_from_the_file_and_the_flags() {
+        let file = Config::from_toml(
+            "database_url = \"postgres://livehelp@db:5432/livehelp\"\n\
+             nats_url = \"nats://a:4222,nats://b:4222\"\n\
+             migrate_on_start = false\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            file.database_url.as_deref(),
+            Some("postgres://livehelp@db:5432/livehelp")
+        );
+        assert_eq!(
+            file.nats_url.as_deref(),
+            Some("nats://a:4222,nats://b:4222")
+        );
+        assert!(!file.migrate_on_start);
+        assert!(Config::default().migrate_on_start);
+        assert_eq!(Config::default().nats_url, None);
+
+        let args = ConfigArgs {
+            no_migrate: true,
+            nats_url: Some("nats://127.0.0.1:4222".to_owned()),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(&args).expect("loads");
+        assert!(!config.migrate_on_start);
+        assert_eq!(config.nats_url.as_deref(), Some("nats://127.0.0.1:4222"));
     }
 
     #[test]

@@ -1,20 +1,19 @@
 //! The `livehelp` binary: `serve` runs the chat server (optionally with a demo tenant),
-//! `config default` prints the example configuration. It picks the store and bus
-//! backends and builds the application; everything else lives in the library crates.
+//! `migrate` applies database migrations, `config default` prints the example
+//! configuration. It picks the store and bus backends (`backends.rs`) and builds the
+//! application; everything else lives in the library crates.
 
+mod admin_cli;
+mod backends;
 mod config;
 mod demo;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use livehelp_app::{App, AppOptions};
-use livehelp_bus::InProcessBus;
 use livehelp_server::{Server, ServerOptions};
-use livehelp_store::Store;
-use livehelp_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::config::{Config, ConfigArgs, LogFormat};
 
@@ -36,6 +35,33 @@ enum Command {
         #[arg(long, env = "LIVEHELP_DEMO")]
         demo: bool,
     },
+    /// Apply pending database migrations and exit (for operators who start nodes with
+    /// --no-migrate). Safe to run while nodes are serving: migrations only add.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Manage tenants (platform staff).
+    Tenant {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: admin_cli::TenantCommand,
+    },
+    /// Manage a tenant's operators (platform staff).
+    Operator {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: admin_cli::OperatorCommand,
+    },
+    /// Manage platform admins.
+    Admin {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: admin_cli::PlatformAdminCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -51,6 +77,7 @@ enum ConfigCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    backends::install_crypto_provider();
     match cli.command {
         Command::Config {
             command: ConfigCommand::Default,
@@ -58,6 +85,22 @@ fn main() -> anyhow::Result<()> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
+        Command::Migrate { config } => {
+            let config = Config::load(&config)?;
+            init_logging(config.log_format);
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(backends::migrate(&config))
+        }
+        Command::Tenant { config, command } => run_cli(&config, |config| async move {
+            admin_cli::tenant(&config, command).await
+        }),
+        Command::Operator { config, command } => run_cli(&config, |config| async move {
+            admin_cli::operator(&config, command).await
+        }),
+        Command::Admin { config, command } => run_cli(&config, |config| async move {
+            admin_cli::platform_admin(&config, command).await
+        }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;
             init_logging(config.log_format);
@@ -68,10 +111,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Runs an account command with quiet logging.
+fn run_cli<F, Fut>(args: &ConfigArgs, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::load(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(command(config))
+}
+
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let store = open_store(&config).await?;
-    let app = App::new(store, Arc::new(InProcessBus::new()), AppOptions::default());
+    let store = backends::open_store(&config).await?;
+    let bus = backends::open_bus(&config).await?;
+    let app = App::new(store, bus.shared(), AppOptions::default());
     let demo_login = if demo {
         Some(demo::ensure(&app, &config.data_dir).await?)
     } else {
@@ -91,8 +146,24 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         },
         demo_page: demo,
     };
-    let server = Server::start(listener, app, options).context("cannot start the server")?;
-    let base = format!("http://{}", server.local_addr);
+    let server = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = livehelp_server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            Server::start_tls(listener, app, options, &files)
+                .context("cannot start the TLS server")?
+        }
+        (None, None) => Server::start(listener, app, options).context("cannot start the server")?,
+        _ => bail!("--tls-cert and --tls-key go together: give both or neither"),
+    };
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{}", server.local_addr);
     tracing::info!(address = %server.local_addr, ready_ms = started.elapsed().as_millis() as u64, "livehelp is ready");
     if let Some(login) = demo_login {
         println!("{}", login.banner(&base));
@@ -101,38 +172,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .run_until(shutdown_signal())
         .await
         .context("server failed")?;
+    bus.leave().await;
     tracing::info!("stopped cleanly");
     Ok(())
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let Some(url) = &config.database_url else {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-        let path = config.data_dir.join("livehelp.sqlite3");
-        let store = SqliteStore::open(&path, SqliteOptions::default())
-            .await
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        return Ok(Arc::new(store));
-    };
-    if url.starts_with("sqlite:") {
-        // `mode=rwc` creates the file when missing, like the default path does.
-        let url = if url.contains('?') {
-            url.clone()
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        let store = SqliteStore::open_url(&url, SqliteOptions::default())
-            .await
-            .with_context(|| format!("cannot open database {url}"))?;
-        Ok(Arc::new(store))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!(
-            "PostgreSQL is not supported by this build yet; use sqlite://PATH or leave --database-url unset"
-        )
-    } else {
-        bail!("unsupported database URL {url:?}; use sqlite://PATH")
-    }
 }
 
 fn parse_proxies(cidrs: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {

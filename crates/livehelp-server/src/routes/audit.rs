@@ -8,7 +8,7 @@ use livehelp_protocol::ErrorCode;
 use livehelp_protocol::rest::{AuditEntryDto, AuditLogResponse};
 use serde::Deserialize;
 
-use crate::extract::OperatorSession;
+use crate::extract::AdminSession;
 use crate::{ApiError, AppState};
 
 /// Query string of the audit log.
@@ -23,7 +23,7 @@ pub struct AuditQuery {
 /// The audit log.
 pub async fn list(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditLogResponse>, ApiError> {
     let before: Option<AuditEntryId> = query

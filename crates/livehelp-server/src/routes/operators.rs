@@ -15,13 +15,13 @@ use livehelp_protocol::rest::{
 };
 use time::OffsetDateTime;
 
-use crate::extract::{ApiJson, OperatorSession};
+use crate::extract::{AdminSession, ApiJson};
 use crate::{ApiError, AppState};
 
 /// The tenant's operators.
 pub async fn list(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
 ) -> Result<Json<OperatorListResponse>, ApiError> {
     let operators = state.app.operators(&session.operator).await?;
     Ok(Json(OperatorListResponse {
@@ -32,7 +32,7 @@ pub async fn list(
 /// Adds an operator.
 pub async fn create(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     ApiJson(body): ApiJson<CreateOperatorRequest>,
 ) -> Result<(StatusCode, Json<OperatorDto>), ApiError> {
     let input = NewOperator {
@@ -52,7 +52,7 @@ pub async fn create(
 /// Changes an operator's role, name or disabled flag.
 pub async fn update(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateOperatorRequest>,
 ) -> Result<Json<OperatorDto>, ApiError> {
@@ -77,7 +77,7 @@ pub async fn update(
 /// this answer; hand the link to the operator out of band.
 pub async fn password_reset(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<PasswordResetLinkResponse>), ApiError> {
     let issued = state

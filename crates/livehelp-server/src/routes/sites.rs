@@ -11,13 +11,13 @@ use livehelp_protocol::ErrorCode;
 use livehelp_protocol::rest::{CreateSiteRequest, SiteDto, SiteListResponse, UpdateSiteRequest};
 use time::OffsetDateTime;
 
-use crate::extract::{ApiJson, OperatorSession};
+use crate::extract::{AdminSession, ApiJson};
 use crate::{ApiError, AppState};
 
 /// The tenant's sites.
 pub async fn list(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
 ) -> Result<Json<SiteListResponse>, ApiError> {
     let sites = state.app.sites(&session.operator).await?;
     Ok(Json(SiteListResponse {
@@ -28,7 +28,7 @@ pub async fn list(
 /// Adds a site (with a random key).
 pub async fn create(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     ApiJson(body): ApiJson<CreateSiteRequest>,
 ) -> Result<(StatusCode, Json<SiteDto>), ApiError> {
     let input = NewSite {
@@ -62,7 +62,7 @@ pub async fn create(
 /// Changes a site.
 pub async fn update(
     State(state): State<AppState>,
-    session: OperatorSession,
+    AdminSession(session): AdminSession,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateSiteRequest>,
 ) -> Result<Json<SiteDto>, ApiError> {

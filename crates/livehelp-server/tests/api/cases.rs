@@ -298,3 +298,115 @@ async fn br_05_one_visitor_gets_one_open_chat() {
     };
     assert_eq!(queued.len(), 1, "the queue shows one entry");
 }
+
+/// BR-17: one visitor flooding is refused with `rate_limited` (never silently dropped),
+/// while another visitor of the same tenant and a visitor of another tenant chat normally;
+/// a visitor opening chat after chat is stopped after a few.
+#[tokio::test]
+async fn br_17_one_visitor_floods_others_unaffected() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let other = app.tenant("other").await;
+    let (_, mut operator) = app.operator_client(&tenant.operator_email).await;
+    let (_, mut v1) = app.visitor(&tenant.site_key, Some("V1")).await;
+    let (_, mut v2) = app.visitor(&tenant.site_key, Some("V2")).await;
+    let (_, mut v3) = app.visitor(&tenant.site_key, Some("V3")).await;
+    let (_, mut t2) = app.visitor(&other.site_key, Some("T2")).await;
+    let c1 = v1.start_chat().await;
+    let c2 = v2.start_chat().await;
+    let ct = t2.start_chat().await;
+    operator.accept(c2).await;
+
+    // V1: 300 messages as fast as possible. Each gets an answer: an ack or rate_limited.
+    let ids: Vec<Uuid> = (0..300).map(|_| Uuid::new_v4()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        v1.send(&ClientFrame::SendMessage {
+            client_msg_id: *id,
+            conversation_id: c1,
+            text: format!("flood {i}"),
+        })
+        .await;
+    }
+    let (mut acked, mut limited) = (0, 0);
+    for id in &ids {
+        let frame = v1
+            .wait_for("answer", |f| {
+                matches!(f, ServerFrame::Ack { client_msg_id, .. } if client_msg_id == id)
+                    || matches!(f, ServerFrame::Error { client_msg_id: Some(c), .. } if c == id)
+            })
+            .await;
+        match frame {
+            ServerFrame::Ack { .. } => acked += 1,
+            ServerFrame::Error {
+                code, retry_after, ..
+            } => {
+                assert_eq!(code.as_str(), "rate_limited");
+                assert!(retry_after.is_some_and(|s| s >= 1));
+                limited += 1;
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(
+        acked + limited,
+        300,
+        "every message answered, none dropped silently"
+    );
+    assert!(
+        limited > 250 && acked >= 20,
+        "acked {acked}, limited {limited}"
+    );
+
+    // V2: one message a second for 5 s, each delivered promptly.
+    for i in 0..5 {
+        let sent = std::time::Instant::now();
+        let seq = v2.say(c2, &format!("calm {i}")).await;
+        operator.wait_for_seq(c2, seq).await;
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(1),
+            "V2's message {i} took {:?}",
+            sent.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    }
+    // T2 (another tenant) is unaffected.
+    t2.say(ct, "hello from T2").await;
+
+    // V3: chat after chat; refused after a few, and the refusal is explicit.
+    let mut opened = 0;
+    let mut refused = false;
+    for _ in 0..20 {
+        let id = Uuid::new_v4();
+        v3.send(&ClientFrame::StartChat { client_msg_id: id }).await;
+        let frame = v3
+            .wait_for("answer", |f| {
+                matches!(f, ServerFrame::Ack { client_msg_id, .. } if *client_msg_id == id)
+                    || matches!(f, ServerFrame::Error { client_msg_id: Some(c), .. } if *c == id)
+            })
+            .await;
+        match frame {
+            ServerFrame::Ack {
+                conversation_id, ..
+            } => {
+                opened += 1;
+                let end = Uuid::new_v4();
+                v3.send(&ClientFrame::EndChat {
+                    client_msg_id: end,
+                    conversation_id,
+                })
+                .await;
+                v3.ack(end).await;
+            }
+            ServerFrame::Error { code, .. } => {
+                assert_eq!(code.as_str(), "rate_limited");
+                refused = true;
+                break;
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert!(
+        refused && opened <= 5,
+        "opened {opened} chats before a refusal"
+    );
+}

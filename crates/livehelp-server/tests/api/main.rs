@@ -7,6 +7,8 @@ mod client;
 mod conversation;
 mod frames;
 mod helpers;
+mod isolation;
 mod rest;
 mod tenancy;
+mod tls;
 mod web;

@@ -1,0 +1,385 @@
+//! The isolation matrix (issue 4): two tenants with every role and data of every kind.
+//! Every route the server has (taken from the router's own table, so a new route cannot
+//! escape) is called as each role of tenant B, as B's visitor and logged out, against
+//! tenant A's objects; every WebSocket frame type is sent by B's operators and visitor at
+//! A's conversation. Expected: refusals (401/403/404), never a 5xx, and not one byte of A's
+//! private data in any answer.
+
+use std::collections::BTreeSet;
+
+use livehelp_domain::Role;
+use livehelp_protocol::{ClientFrame, ServerFrame};
+use livehelp_server::{Access, ServerOptions, route_specs};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::client::WsClient;
+use crate::helpers::spawn_app;
+
+/// Every route the matrix knows. A route added to the server without being added here
+/// fails `every_route_is_in_the_matrix`, so nobody forgets to think about its isolation.
+const KNOWN_ROUTES: &[&str] = &[
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /api/v1/sites/{site_key}/widget-config",
+    "POST /api/v1/sites/{site_key}/visitor-sessions",
+    "GET /api/v1/visitor-session",
+    "GET /api/v1/ws/visitor",
+    "POST /api/v1/auth/login",
+    "GET /api/v1/auth/session",
+    "POST /api/v1/auth/password-reset",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/auth/me",
+    "GET /api/v1/auth/sessions",
+    "DELETE /api/v1/auth/sessions/{id}",
+    "POST /api/v1/auth/logout-everywhere",
+    "GET /api/v1/conversations",
+    "GET /api/v1/conversations/{id}/transcript",
+    "GET /api/v1/conversations/{id}/visitor",
+    "GET /api/v1/ws/operator",
+    "GET /api/v1/operators",
+    "POST /api/v1/operators",
+    "PATCH /api/v1/operators/{id}",
+    "POST /api/v1/operators/{id}/password-reset",
+    "GET /api/v1/sites",
+    "POST /api/v1/sites",
+    "PATCH /api/v1/sites/{id}",
+    "GET /api/v1/audit-log",
+    "GET /",
+    "GET /favicon.ico",
+    "GET /widget.js",
+    "GET /widget/{*file}",
+    "GET /console",
+    "GET /console/",
+    "GET /console/{*file}",
+    "GET /demo",
+    "GET /demo/",
+    "GET /demo/{*file}",
+];
+
+#[test]
+fn every_route_is_in_the_matrix() {
+    let served: BTreeSet<String> = route_specs(&ServerOptions {
+        demo_page: true,
+        ..ServerOptions::default()
+    })
+    .iter()
+    .map(|spec| format!("{} {}", spec.method, spec.path))
+    .collect();
+    let known: BTreeSet<String> = KNOWN_ROUTES
+        .iter()
+        .map(|route| (*route).to_owned())
+        .collect();
+    assert_eq!(
+        served, known,
+        "add new routes to KNOWN_ROUTES and think about who may call them"
+    );
+}
+
+/// Who calls: a label, an operator session (cookie, CSRF token), a visitor token.
+type Caller = (String, Option<(String, String)>, Option<String>);
+
+struct TenantA {
+    conversation: Uuid,
+    visitor: Uuid,
+    operator_ids: Vec<String>,
+    site_id: String,
+    site_key: String,
+    session_id: String,
+    secret: String,
+    emails: Vec<String>,
+}
+
+impl TenantA {
+    /// Strings that must never appear in an answer to tenant B or an outsider.
+    fn markers(&self) -> Vec<String> {
+        let mut markers = vec![
+            self.conversation.to_string(),
+            self.visitor.to_string(),
+            self.site_id.clone(),
+            self.session_id.clone(),
+            self.secret.clone(),
+        ];
+        markers.extend(self.operator_ids.iter().cloned());
+        markers.extend(self.emails.iter().cloned());
+        markers
+    }
+
+    fn path(&self, pattern: &str) -> String {
+        let id = if pattern.starts_with("/api/v1/conversations/") {
+            self.conversation.to_string()
+        } else if pattern.starts_with("/api/v1/operators/") {
+            self.operator_ids[0].clone()
+        } else if pattern.starts_with("/api/v1/sites/{id}") {
+            self.site_id.clone()
+        } else if pattern.starts_with("/api/v1/auth/sessions/") {
+            self.session_id.clone()
+        } else if pattern.contains("{id}") {
+            panic!("the matrix does not know which of A's objects {pattern} takes");
+        } else {
+            String::new()
+        };
+        pattern
+            .replace("{id}", &id)
+            .replace("{site_key}", &self.site_key)
+            .replace("{*file}", "index.html")
+    }
+}
+
+#[tokio::test]
+async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame() {
+    let app = spawn_app().await;
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    for (tenant, prefix) in [(a.id, "alpha"), (b.id, "bravo")] {
+        app.member(
+            tenant,
+            &format!("admin@{prefix}.test"),
+            "Admin",
+            Role::Admin,
+        )
+        .await;
+        app.member(
+            tenant,
+            &format!("sup@{prefix}.test"),
+            "Sup",
+            Role::Supervisor,
+        )
+        .await;
+    }
+    // Tenant A's data: an active conversation with a secret, an audit trail, sessions.
+    let secret = format!("SECRET-A-{}", Uuid::new_v4());
+    let (_, mut owner) = app.operator_client(&a.operator_email).await;
+    let (visitor_session, mut visitor) = app.visitor(&a.site_key, Some("Alice of A")).await;
+    let conversation = visitor.start_chat().await;
+    owner.accept(conversation).await;
+    visitor.say(conversation, &secret).await;
+    let a_admin = app.login_with_csrf("admin@alpha.test").await;
+    let _ = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}/transcript"),
+            &a_admin.0,
+        )
+        .await;
+    let operators: Value = app
+        .send_json(Method::GET, "/api/v1/operators", &a_admin, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let operator_ids: Vec<String> = operators["operators"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let sites: Value = app
+        .send_json(Method::GET, "/api/v1/sites", &a_admin, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let site_id = sites["sites"][0]["id"].as_str().expect("site").to_owned();
+    let sessions: Value = app
+        .send_json(Method::GET, "/api/v1/auth/sessions", &a_admin, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let session_id = sessions["sessions"][0]["id"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    let tenant_a = TenantA {
+        conversation,
+        visitor: visitor_session.visitor_id,
+        operator_ids,
+        site_id,
+        site_key: a.site_key.clone(),
+        session_id,
+        secret: secret.clone(),
+        emails: vec![
+            a.operator_email.clone(),
+            "admin@alpha.test".into(),
+            "sup@alpha.test".into(),
+        ],
+    };
+
+    // Tenant B's callers.
+    let mut callers: Vec<Caller> = vec![("logged out".into(), None, None)];
+    for email in [
+        "admin@bravo.test",
+        "sup@bravo.test",
+        b.operator_email.as_str(),
+    ] {
+        callers.push((
+            email.to_owned(),
+            Some(app.login_with_csrf(email).await),
+            None,
+        ));
+    }
+    let (b_visitor, _b_socket) = app.visitor(&b.site_key, Some("Bob of B")).await;
+    callers.push((
+        "B's visitor".into(),
+        None,
+        Some(b_visitor.visitor_token.clone()),
+    ));
+
+    let markers = tenant_a.markers();
+    let mut specs = route_specs(&ServerOptions {
+        demo_page: true,
+        ..ServerOptions::default()
+    });
+    // The logout routes end B's own sessions: call them last.
+    specs.sort_by_key(|spec| spec.path.contains("logout"));
+    let mut calls = 0;
+    for spec in &specs {
+        let path = tenant_a.path(spec.path);
+        for (who, session, token) in &callers {
+            let mut request = app
+                .http
+                .request(spec.method.clone(), format!("{}{path}", app.base));
+            if let Some((cookie, csrf)) = session {
+                request = request
+                    .header("cookie", cookie)
+                    .header("x-csrf-token", csrf);
+            }
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if matches!(spec.method, Method::POST | Method::PATCH) {
+                request = request.json(&json!({}));
+            }
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            calls += 1;
+            assert!(
+                status < 500,
+                "{who} {} {path}: {status} {body}",
+                spec.method
+            );
+            for marker in &markers {
+                assert!(
+                    !body.contains(marker.as_str()),
+                    "{who} {} {path} leaked {marker}: {body}",
+                    spec.method
+                );
+            }
+            let must_refuse = match spec.access {
+                Access::Public => false,
+                Access::Visitor => token.is_none(),
+                Access::Operator | Access::Admin => session.is_none(),
+            };
+            if must_refuse {
+                assert!(
+                    matches!(status, 401 | 403 | 404),
+                    "{who} {} {path}: expected a refusal, got {status} {body}",
+                    spec.method
+                );
+            }
+            if spec.access == Access::Admin && (who.starts_with("sup@") || who == &b.operator_email)
+            {
+                assert_eq!(status, 403, "{who} {} {path}: {body}", spec.method);
+            }
+            if spec.path.contains("{id}") && spec.access != Access::Public && session.is_some() {
+                assert!(
+                    matches!(status, 403 | 404),
+                    "{who} {} {path} must not find A's object: {status} {body}",
+                    spec.method
+                );
+            }
+        }
+    }
+    assert!(calls >= specs.len() * callers.len());
+
+    // Every frame type, from B's admin, supervisor, operator and visitor, at A's conversation.
+    let frames = |conversation_id: Uuid| -> Vec<ClientFrame> {
+        let all = vec![
+            ClientFrame::StartChat {
+                client_msg_id: Uuid::new_v4(),
+            },
+            ClientFrame::SendMessage {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+                text: "intrusion".into(),
+            },
+            ClientFrame::Typing {
+                conversation_id,
+                is_typing: true,
+            },
+            ClientFrame::Accept {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+            },
+            ClientFrame::EndChat {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+            },
+            ClientFrame::Resume {
+                conversation_id,
+                after_seq: 0,
+            },
+            ClientFrame::Ping {},
+            ClientFrame::PageView {
+                url: "https://bravo.test/".into(),
+                title: None,
+            },
+            ClientFrame::SetStatus {
+                status: "away".into(),
+            },
+        ];
+        // Adding a frame type without listing it above breaks this match.
+        for frame in &all {
+            match frame {
+                ClientFrame::StartChat { .. }
+                | ClientFrame::SendMessage { .. }
+                | ClientFrame::Typing { .. }
+                | ClientFrame::Accept { .. }
+                | ClientFrame::EndChat { .. }
+                | ClientFrame::Resume { .. }
+                | ClientFrame::Ping {}
+                | ClientFrame::PageView { .. }
+                | ClientFrame::SetStatus { .. } => {}
+            }
+        }
+        assert_eq!(all.len(), ClientFrame::TYPES.len());
+        all
+    };
+    let mut sockets = Vec::new();
+    for email in [
+        "admin@bravo.test",
+        "sup@bravo.test",
+        b.operator_email.as_str(),
+    ] {
+        sockets.push(app.operator_client(email).await.1);
+    }
+    sockets.push(WsClient::visitor(&app.base, &b_visitor.visitor_token).await);
+    for socket in &mut sockets {
+        for frame in frames(conversation) {
+            socket.send(&frame).await;
+        }
+        socket.send(&ClientFrame::Ping {}).await;
+        // Read until two pongs (the listed ping and the last one) to drain every answer.
+        let mut pongs = 0;
+        while pongs < 2 {
+            let frame = socket.next().await.expect("socket stays open");
+            let text = serde_json::to_string(&frame).expect("json");
+            for marker in &markers {
+                assert!(
+                    !text.contains(marker.as_str()),
+                    "frame leaked {marker}: {text}"
+                );
+            }
+            if matches!(frame, ServerFrame::Pong {}) {
+                pongs += 1;
+            }
+        }
+    }
+    // A's conversation is untouched.
+    let transcript = app.transcript(conversation, &a_admin.0).await;
+    assert_eq!(transcript.conversation.state, "active");
+    assert!(transcript.messages.iter().all(|m| m.text != "intrusion"));
+}
