@@ -1,0 +1,2 @@
+//! Group-commit benchmark on PostgreSQL (being written).
+fn main() {}

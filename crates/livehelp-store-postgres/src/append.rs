@@ -1,0 +1,393 @@
+//! One append, as the group-commit writer runs it inside its transaction and savepoint:
+//! the idempotency check, the effect on the conversation as a conditional `UPDATE ...
+//! RETURNING` that also takes the next `seq`, and the message insert.
+//!
+//! The state rules are those of `livehelp_domain::ConversationState::apply`, written as
+//! `WHERE` clauses, so the check and the change are one statement. Across nodes this is
+//! what makes them safe: the `UPDATE` locks the conversation row, a second writer (on any
+//! node) waits for the first to commit and then re-checks the `WHERE` against the new row
+//! (PostgreSQL's READ COMMITTED re-evaluation), so of two racing accepts exactly one
+//! matches. When an update matches no row, the conversation is fetched (in the same
+//! tenant) to tell `NotFound` from `WrongState`.
+//!
+//! The two unique indexes can still refuse a write made concurrently on another node: the
+//! same `client_msg_id` stored by another node's transaction that committed while this
+//! one waited (`messages_client_msg_id`), or another node opening a conversation for the
+//! same visitor (`conversations_one_open_per_visitor`). Those come back as `Conflict`;
+//! the writer rolls the request back to its savepoint and runs it once more, and the
+//! second run, with a fresh snapshot, finds the winner's row and answers as a duplicate
+//! ([`is_lost_race`]).
+
+use livehelp_domain::{
+    Conversation, ConversationId, Message, NewMessage, OperatorId, SiteId, TenantId, VisitorId,
+};
+use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError, StoreResult};
+use sqlx::postgres::PgConnection;
+use uuid::Uuid;
+
+use crate::conversations::{fetch_conversation, fetch_open_conversation};
+use crate::error::store_error;
+use crate::rows::{
+    ConversationRow, MessageRow, author_key, author_kind, ended_by_operator, stored_instant,
+};
+
+/// The idempotency condition shared by every conditional update: no message of this
+/// author with this `client_msg_id` yet. Spelled like the index `messages_client_msg_id`
+/// so it can use it. `$1` tenant, `$3` author kind, `$4` author key, `$5` client_msg_id.
+const NOT_STORED_YET: &str = "NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+     AND author_kind = $3 \
+     AND coalesce(author_id, '00000000-0000-0000-0000-000000000000'::uuid) = $4 \
+     AND client_msg_id = $5)";
+
+/// Whether `error` means the request lost a race on a unique index to a transaction that
+/// has committed since: running it again finds the winner's row.
+pub(crate) fn is_lost_race(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Conflict {
+            constraint: "message_client_msg_id" | "conversation_open_per_visitor"
+        }
+    )
+}
+
+/// Applies one append on the writer's connection, inside its transaction and savepoint.
+pub(crate) async fn apply_append(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    let conversation = message.conversation_id.as_uuid();
+    let kind = author_kind(message.author);
+    let key = author_key(message.author);
+    let updated = match &request.effect {
+        AppendEffect::Open {
+            site_id,
+            visitor_id,
+        } => return open(connection, tenant, request, *site_id, *visitor_id).await,
+        AppendEffect::Message { operator: None } => {
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::Message {
+            operator: Some(operator),
+        } => {
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $6 \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(operator.as_uuid())
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::Accept { operator } => {
+            require_operator(connection, tenant, *operator).await?;
+            let sql = format!(
+                "UPDATE conversations \
+                 SET state = 'active', operator_id = $6, accepted_at = $7, \
+                     last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(operator.as_uuid())
+                .bind(stored_instant(message.created_at))
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::End { reason, operator } => {
+            let ended_by = ended_by_operator(*reason);
+            if let Some(ended_by) = ended_by {
+                require_operator(connection, tenant, OperatorId::from_uuid(ended_by)).await?;
+            }
+            let sql = format!(
+                "UPDATE conversations \
+                 SET state = 'ended', ended_at = $6, end_reason = $7, \
+                     ended_by_operator_id = $8, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
+                   AND ($9::uuid IS NULL OR operator_id = $9) \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(stored_instant(message.created_at))
+                .bind(reason.as_str())
+                .bind(ended_by)
+                .bind(operator.map(|operator| operator.as_uuid()))
+                .fetch_optional(&mut *connection)
+                .await
+        }
+    };
+    let Some(row) = updated.map_err(store_error)? else {
+        return why_not(connection, tenant, request).await;
+    };
+    let conversation = Conversation::try_from(row)?;
+    let stored = insert_message(connection, tenant, message, &conversation).await?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: false,
+    })
+}
+
+/// `Open`: the stored duplicate if the key was used, the visitor's open conversation if
+/// there is one, or a new queued conversation with its first message.
+async fn open(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+    site: SiteId,
+    visitor: VisitorId,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    if let Some(client_msg_id) = message.client_msg_id
+        && let Some(stored) =
+            find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
+    {
+        return replay(connection, tenant, request, stored).await;
+    }
+    if let Some(open) = fetch_open_conversation(&mut *connection, tenant, visitor).await? {
+        let first = first_message(connection, tenant, open.id).await?;
+        return Ok(Appended {
+            message: first,
+            conversation: open,
+            duplicate: true,
+        });
+    }
+    let conversation = insert_conversation(connection, tenant, message, site, visitor).await?;
+    let stored = insert_message(connection, tenant, message, &conversation).await?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: false,
+    })
+}
+
+/// Why a conditional update matched no row: the key was stored before (a duplicate, or
+/// `ClientMsgIdReused`), the conversation is not in this tenant (`NotFound`), or it is in
+/// the wrong state or owned by someone else (`WrongState`).
+async fn why_not(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    if let Some(client_msg_id) = message.client_msg_id
+        && let Some(stored) =
+            find_by_client_msg_id(connection, tenant, message, client_msg_id).await?
+    {
+        return replay(connection, tenant, request, stored).await;
+    }
+    match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) => Err(StoreError::WrongState {
+            current: Box::new(current),
+        }),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// The message this author already stored under `client_msg_id`, if any.
+async fn find_by_client_msg_id(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    client_msg_id: Uuid,
+) -> StoreResult<Option<Message>> {
+    let row = sqlx::query_as::<_, MessageRow>(
+        "SELECT * FROM messages \
+         WHERE tenant_id = $1 AND author_kind = $2 \
+           AND coalesce(author_id, '00000000-0000-0000-0000-000000000000'::uuid) = $3 \
+           AND client_msg_id = $4",
+    )
+    .bind(tenant.as_uuid())
+    .bind(author_kind(message.author))
+    .bind(author_key(message.author))
+    .bind(client_msg_id)
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(row.map(Message::try_from).transpose()?)
+}
+
+/// The answer to a request whose `client_msg_id` was stored before: the stored message as
+/// a duplicate if it was the same request, `ClientMsgIdReused` if not. "The same" means the
+/// same kind of message (and system event) in the same conversation; for `Open`, whose
+/// conversation id is new on every attempt, any conversation the key opened.
+async fn replay(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+    stored: Message,
+) -> StoreResult<Appended> {
+    let message = &request.message;
+    let same_conversation = matches!(request.effect, AppendEffect::Open { .. })
+        || stored.conversation_id == message.conversation_id;
+    if !same_conversation || stored.kind != message.kind || stored.event != message.event {
+        return Err(StoreError::ClientMsgIdReused);
+    }
+    let conversation = fetch_conversation(&mut *connection, tenant, stored.conversation_id)
+        .await?
+        .ok_or_else(|| StoreError::Other("a stored message's conversation is missing".into()))?;
+    Ok(Appended {
+        message: stored,
+        conversation,
+        duplicate: true,
+    })
+}
+
+/// Message 1 of a conversation, the `chat_requested` one.
+async fn first_message(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> StoreResult<Message> {
+    let row = sqlx::query_as::<_, MessageRow>(
+        "SELECT * FROM messages WHERE tenant_id = $1 AND conversation_id = $2 AND seq = 1",
+    )
+    .bind(tenant.as_uuid())
+    .bind(conversation.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?
+    .ok_or_else(|| StoreError::Other("an open conversation has no first message".into()))?;
+    Ok(Message::try_from(row)?)
+}
+
+/// Inserts a new queued conversation whose first message will be seq 1. A concurrent open
+/// for the same visitor on another node makes this fail with
+/// `Conflict { constraint: "conversation_open_per_visitor" }` (see [`is_lost_race`]).
+async fn insert_conversation(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    site: SiteId,
+    visitor: VisitorId,
+) -> StoreResult<Conversation> {
+    // The visitor and the site must be this tenant's: a plain NotFound, rather than the
+    // foreign-key error the insert would otherwise fail with.
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM visitors WHERE tenant_id = $1 AND id = $2) \
+            AND EXISTS (SELECT 1 FROM sites WHERE tenant_id = $1 AND id = $3)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(visitor.as_uuid())
+    .bind(site.as_uuid())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    if !known {
+        return Err(StoreError::NotFound);
+    }
+    let row = sqlx::query_as::<_, ConversationRow>(
+        "INSERT INTO conversations \
+             (id, tenant_id, site_id, visitor_id, state, operator_id, last_seq, created_at, \
+              accepted_at, ended_at, end_reason, ended_by_operator_id) \
+         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL) \
+         RETURNING *",
+    )
+    .bind(message.conversation_id.as_uuid())
+    .bind(tenant.as_uuid())
+    .bind(site.as_uuid())
+    .bind(visitor.as_uuid())
+    .bind(stored_instant(message.created_at))
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(Conversation::try_from(row)?)
+}
+
+/// `NotFound` unless `operator` is an operator of `tenant`.
+async fn require_operator(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    operator: OperatorId,
+) -> StoreResult<()> {
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(operator.as_uuid())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    if known {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Inserts the message at the conversation's new `last_seq` and returns it as stored.
+async fn insert_message(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    message: &NewMessage,
+    conversation: &Conversation,
+) -> StoreResult<Message> {
+    let stored = Message {
+        id: message.id,
+        tenant_id: tenant,
+        conversation_id: conversation.id,
+        seq: conversation.last_seq,
+        kind: message.kind,
+        author: message.author,
+        author_name: message.author_name.clone(),
+        text: message.text.clone(),
+        event: message.event,
+        client_msg_id: message.client_msg_id,
+        created_at: stored_instant(message.created_at),
+    };
+    sqlx::query(
+        "INSERT INTO messages \
+             (id, tenant_id, conversation_id, seq, kind, author_kind, author_id, author_name, \
+              text, event, client_msg_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(stored.id.as_uuid())
+    .bind(tenant.as_uuid())
+    .bind(stored.conversation_id.as_uuid())
+    .bind(stored.seq)
+    .bind(stored.kind.as_str())
+    .bind(author_kind(stored.author))
+    .bind(stored.author.uuid())
+    .bind(stored.author_name.as_deref())
+    .bind(stored.text.as_str())
+    .bind(stored.event.map(|event| event.as_str()))
+    .bind(stored.client_msg_id)
+    .bind(stored.created_at)
+    .execute(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    Ok(stored)
+}

@@ -1,0 +1,201 @@
+//! Runs the backend-neutral conformance suite (`livehelp_store::testing`) against
+//! `PostgresStore`: every check on a fresh schema of its own, then all of them together on
+//! one shared schema. Needs `LIVEHELP_TEST_POSTGRES_URL` (see `common/mod.rs`); without it
+//! each test prints a note and passes, and with it an unreachable server fails them.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestSchema;
+use livehelp_store::testing;
+use livehelp_store::{ConversationStore, Store};
+
+/// Runs one suite check on a fresh store in a fresh schema, then closes it.
+async fn check<F, Fut>(name: &str, suite_check: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(schema) = TestSchema::create(name).await else {
+        return;
+    };
+    let store = schema.store().await;
+    suite_check(store.clone()).await;
+    store.close().await;
+    schema.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_checks_share_one_store() {
+    let Some(schema) = TestSchema::create("all_checks_share_one_store").await else {
+        return;
+    };
+    testing::run_all(schema.store().await).await;
+    schema.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_assigns_gapless_seq() {
+    check("append_assigns_gapless_seq", testing::append_assigns_gapless_seq).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_is_idempotent() {
+    check("append_is_idempotent", testing::append_is_idempotent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_msg_id_reuse_is_refused() {
+    check("client_msg_id_reuse_is_refused", testing::client_msg_id_reuse_is_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn open_gives_one_conversation_per_visitor() {
+    check("open_gives_one_conversation_per_visitor", testing::open_gives_one_conversation_per_visitor).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_race_has_one_winner() {
+    check("accept_race_has_one_winner", testing::accept_race_has_one_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ended_conversation_refuses_writes() {
+    check("ended_conversation_refuses_writes", testing::ended_conversation_refuses_writes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_writes_need_the_owner() {
+    check("operator_writes_need_the_owner", testing::operator_writes_need_the_owner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_are_isolated() {
+    check("tenants_are_isolated", testing::tenants_are_isolated).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_messages_pages() {
+    check("list_messages_pages", testing::list_messages_pages).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_and_operator_lists() {
+    check("queue_and_operator_lists", testing::queue_and_operator_lists).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_pages_newest_first() {
+    check("list_conversations_pages_newest_first", testing::list_conversations_pages_newest_first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_breaks_ties_by_id() {
+    check("list_conversations_breaks_ties_by_id", testing::list_conversations_breaks_ties_by_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_filters() {
+    check("list_conversations_filters", testing::list_conversations_filters).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversations_are_counted_per_visitor() {
+    check("conversations_are_counted_per_visitor", testing::conversations_are_counted_per_visitor).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entities_round_trip() {
+    check("entities_round_trip", testing::entities_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_and_messages_round_trip() {
+    check("conversation_and_messages_round_trip", testing::conversation_and_messages_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn message_text_round_trips_byte_for_byte() {
+    check("message_text_round_trips_byte_for_byte", testing::message_text_round_trips_byte_for_byte).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entry_lookups_and_conflicts() {
+    check("entry_lookups_and_conflicts", testing::entry_lookups_and_conflicts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_operator_sessions_are_not_returned() {
+    check("expired_operator_sessions_are_not_returned", testing::expired_operator_sessions_are_not_returned).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_status_updates() {
+    check("operator_status_updates", testing::operator_status_updates).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_session_page_and_touch() {
+    check("visitor_session_page_and_touch", testing::visitor_session_page_and_touch).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn latest_visitor_session() {
+    check("latest_visitor_session", testing::latest_visitor_session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_updates_keep_key_and_id() {
+    check("site_updates_keep_key_and_id", testing::site_updates_keep_key_and_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_updates_replace_account_fields() {
+    check("operator_updates_replace_account_fields", testing::operator_updates_replace_account_fields).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_failures_lock_the_account() {
+    check("login_failures_lock_the_account", testing::login_failures_lock_the_account).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_login_failures_lock_once() {
+    check("concurrent_login_failures_lock_once", testing::concurrent_login_failures_lock_once).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_sessions_list_and_revoke() {
+    check("operator_sessions_list_and_revoke", testing::operator_sessions_list_and_revoke).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_resets_are_used_once() {
+    check("password_resets_are_used_once", testing::password_resets_are_used_once).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_password_reset_has_one_winner() {
+    check("concurrent_password_reset_has_one_winner", testing::concurrent_password_reset_has_one_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_list_and_status() {
+    check("tenants_list_and_status", testing::tenants_list_and_status).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn platform_admins_by_email() {
+    check("platform_admins_by_email", testing::platform_admins_by_email).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_log_pages_newest_first() {
+    check("audit_log_pages_newest_first", testing::audit_log_pages_newest_first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn close_answers_queued_appends_then_refuses() {
+    check("close_answers_queued_appends_then_refuses", testing::close_answers_queued_appends_then_refuses).await;
+}
