@@ -24,7 +24,10 @@ export function setCsrfToken(token) {
   csrfToken = typeof token === 'string' ? token : '';
 }
 
-/** Called when an authenticated call answers 401 `unauthorized` (the session is gone). */
+/**
+ * Called with the ApiError when an authenticated call shows the session is unusable:
+ * 401 `unauthorized` (gone) or 403 `tenant_suspended` (the account was suspended).
+ */
 export function onAuthLost(handler) {
   authLostHandler = handler;
 }
@@ -79,10 +82,11 @@ export async function api(path, { method = 'GET', body, auth = true, retried = f
     // current one, over a same-origin GET, and try once more.
     const session = await checkSession().catch(() => null);
     if (session && session.authenticated) return api(path, { method, body, auth, retried: true });
-    if (auth && authLostHandler) authLostHandler();
+    if (auth && authLostHandler) authLostHandler(error);
     throw error;
   }
-  if (response.status === 401 && error.code === 'unauthorized' && auth && authLostHandler) authLostHandler();
+  const sessionUnusable = (response.status === 401 && error.code === 'unauthorized') || error.code === 'tenant_suspended';
+  if (sessionUnusable && auth && authLostHandler) authLostHandler(error);
   throw error;
 }
 

@@ -3,10 +3,23 @@
 // Safety rule: every string that came from a visitor or the server is put in the page with
 // textContent (through dom.js's h()), never as HTML.
 //
+// Modules: api.js (the one fetch helper: cookie + X-CSRF-Token on POST/PATCH/DELETE,
+// ApiError with the server's code), socket.js (operator WebSocket), messages.js (message
+// rows), ui.js (page building blocks, toasts, announce()), reset.js (password reset
+// page), live.js (Live conversations + read-only monitor), operators.js, sites.js,
+// audit.js, sessions.js (pages), strings.js (every text), dom.js (helpers).
+//
 // DOM guide for tests (data-testid unless noted):
-//   login: login-form, login-email, login-password, login-submit, login-error
-//   top bar: nav-chats, nav-history, notifications-enable, sound-toggle, me-name, logout,
-//     connection-banner (+ connection-retry)
+//   login: login-form, login-email, login-password, login-submit, login-error (also
+//     "Too many attempts — try again in N minutes." and "This account is suspended…")
+//   password reset (/console/#reset=TOKEN): reset-view > reset-form > reset-password,
+//     reset-confirm (each with a <testid>-error), reset-rule-length / reset-rule-match
+//     [data-ok], reset-error, reset-submit; reset-done (“Password changed — log in”) >
+//     reset-login
+//   top bar: nav-chats, nav-history, nav-live (supervisor, admin), nav-operators,
+//     nav-sites, nav-audit (admin only; hidden otherwise), notifications-enable,
+//     sound-toggle, connection-banner (+ connection-retry); account-button (aria-expanded)
+//     > me-name; account-menu (role=menu) > account-role, nav-sessions, logout
 //   status: status-toggle (fieldset), radios status-online / status-away (labels
 //     label[for=status-online|status-away])
 //   queue: queue (ul), queue-count, queue-item[data-conversation-id] > queue-name,
@@ -25,14 +38,44 @@
 //   history: history-view, history-refresh, history-list > history-item[data-conversation-id]
 //     > history-open, history-name; history-more; transcript-back, transcript-title,
 //     transcript-download, transcript (same message/system-message rows)
-//   toasts: toast. window.livehelpConsole.snapshot() gives connection, status, queue ids,
-//     chats (id, lastSeq, seqs, unread, ended) and the outbox size.
+//   live (live-view): live-refresh, live-list > live-item[data-conversation-id] >
+//     live-visitor, live-operator, live-watch; live-status ("No active chats right now.");
+//     monitor[data-conversation-id] > monitor-back, monitor-title, monitor-badge
+//     ("Monitoring (read-only)"), monitor-operator, monitor-log (role=log; same message
+//     rows), monitor-typing (.is-idle), monitor-note, monitor-ended, monitor-error.
+//     No composer: nothing can be sent from here.
+//   operators (operators-view): operator-add; operator-form > operator-form-name,
+//     operator-form-email, operator-form-role (select), operator-form-password (each with
+//     <testid>-error, aria-invalid), operator-form-error, operator-form-cancel,
+//     operator-form-submit; operators-list > operator-row[data-operator-id][data-email]
+//     [data-role][data-disabled] > operator-name, operator-email, operator-role-select,
+//     operator-status, operator-account[data-state=active|disabled|locked],
+//     operator-reset-link, operator-disable (+ -confirm, -cancel) or operator-enable (+
+//     -confirm, -cancel); reset-link-panel (a row under the operator's) > reset-link-url,
+//     reset-link-copy, reset-link-done; operators-status
+//   sites (sites-view): site-add; site-form > site-form-name, site-form-origins (one per
+//     line), site-form-privacy (each with <testid>-error), site-form-tls (checkbox,
+//     role=switch; click its label), site-form-error, site-form-cancel, site-form-submit;
+//     sites-list > site-card[data-site-id][data-site-key][data-require-tls] (.is-editing
+//     while its form is open) > site-name, site-tls, site-edit, site-key, site-origins
+//     (li per origin), site-privacy, site-snippet, site-snippet-copy; sites-status
+//   audit (audit-view): audit-refresh, audit-list > audit-row[data-action][data-actor-id]
+//     > time[datetime], audit-who, audit-action, audit-target (title = raw target);
+//     audit-more (Load more, while the API has a next page); audit-status
+//   sessions (sessions-view): sessions-logout-all (+ -confirm, -cancel), sessions-list >
+//     session-row[data-session-id][data-current] > session-device, session-current
+//     ("This device"), session-ip, session-end (other sessions only); sessions-status
+//   copy buttons read "Copied" after a successful copy. Confirmations are in the page
+//     (no dialogs). Success is announced in announcer (role=status, visually hidden) and
+//     the changed row/card glows (.is-flash) for 2 s; errors not tied to a field: toast.
+//   toasts: toast. window.livehelpConsole.snapshot() gives view, role, connection, status,
+//     queue ids, chats (id, lastSeq, seqs, unread, ended) and the outbox size.
 
 import { t } from './strings.js';
 import { OperatorSocket, newClientMsgId } from './socket.js';
 import {
   api, checkSession, login as apiLogin, logout as apiLogout, onAuthLost as onApiAuthLost,
-  serverNow, setCsrfToken, query, enc,
+  serverNow, setCsrfToken, enc,
 } from './api.js';
 import {
   h, $, $$, bidi, parseTime, fmtClock, fmtDateTime, fmtShort, sameDay, timeEl,
@@ -41,6 +84,7 @@ import {
 import { renderMessageRow, dayDivider, systemText, visitorName, isAnonymous, shortId } from './messages.js';
 import { toast, errorText as apiErrorText, retryText, roleLabel } from './ui.js';
 import { resetTokenFromHash, showResetPage } from './reset.js';
+import { createHistory } from './history.js';
 import { createLivePage } from './live.js';
 import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
@@ -52,7 +96,6 @@ const TYPING_THROTTLE_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const VISITOR_TYPING_TIMEOUT_MS = 8_000;
 const VISITOR_INFO_REFRESH_MS = 20_000;
-const HISTORY_PAGE = 25;
 
 /**
  * The views of the center column. `roles`: who sees it (everyone when absent); `wide`:
@@ -90,12 +133,13 @@ const state = {
   soundOn: true,
   reliable: new Map(), // client_msg_id → {kind, conversationId, text}
   acceptsPending: new Map(), // conversation id → client_msg_id
-  history: { cursor: null, loading: false, loaded: false, openId: null },
   visitorInfo: new Map(), // conversation id → {data, at, error}
 };
 
 /** Page modules (live, operators, sites, audit, sessions), created on first visit. */
 const pages = {};
+/** The History view (history.js), created by wire(). */
+let historyView = null;
 
 let socket = null;
 let audioCtx = null;
@@ -333,9 +377,10 @@ function pageContext() {
     me: () => state.me,
     socket: () => socket,
     openOwnChat: (id) => {
-      if (!state.chats.has(id)) return;
+      if (!state.chats.has(id)) return false;
       setView('chats', { focus: false });
       selectChat(id, { focusComposer: true });
+      return true;
     },
     onPanelChange: () => renderVisitorPanel(),
     onRoleRequired: () => refreshRole(),
@@ -1140,7 +1185,7 @@ function markEnded(chat) {
   if (!wasEnded) {
     renderChatList();
     if (state.selected === chat.id && document.activeElement === chat.els.textarea) chat.els.closeBtn.focus();
-    if (state.history.loaded) state.history.stale = true;
+    historyView.markStale();
   }
 }
 
@@ -1384,7 +1429,7 @@ function currentPanelConversation() {
     const chat = state.selected && state.chats.get(state.selected);
     return chat ? chat.conv : null;
   }
-  if (state.view === 'history') return state.history.openId ? state.history.openConv || null : null;
+  if (state.view === 'history') return historyView.currentConversation();
   if (state.view === 'live') return pages.live ? pages.live.currentConversation() : null;
   return null;
 }
@@ -1396,7 +1441,7 @@ function renderVisitorPanel() {
   if (!conv) {
     body.append(h('div', { class: 'panel-empty' },
       h('span', { class: 'panel-empty-icon', attrs: { 'aria-hidden': 'true' } }),
-      h('p', { text: t('visitor_panel_empty') })));
+      h('p', { text: t(state.view === 'live' ? 'live_panel_empty' : 'visitor_panel_empty') })));
     return;
   }
   const cached = state.visitorInfo.get(conv.id);
@@ -1511,11 +1556,7 @@ function setView(view, { focus = true } = {}) {
       if (focus) (chat.ended ? chat.els.closeBtn : chat.els.textarea).focus();
     }
   } else if (view === 'history') {
-    if (!state.history.loaded || state.history.stale) loadHistory(true);
-    if (focus) {
-      const target = state.history.openId ? $('#transcript-back') : $('#history-refresh');
-      target.focus();
-    }
+    historyView.show({ focus });
   } else {
     const page = ensurePage(view);
     page.show();
@@ -1531,129 +1572,12 @@ function setView(view, { focus = true } = {}) {
   renderVisitorPanel();
 }
 
-async function loadHistory(reset) {
-  const history = state.history;
-  if (history.loading) return;
-  history.loading = true;
-  history.stale = false;
-  const list = $('#history-list');
-  const status = $('#history-status');
-  const more = $('#history-more');
-  if (reset) {
-    history.cursor = null;
-    list.textContent = '';
-  }
-  status.textContent = t('history_loading');
-  more.hidden = true;
-  const url = `/api/v1/conversations${query({ state: 'ended', limit: HISTORY_PAGE, before: history.cursor })}`;
-  try {
-    const body = await api(url);
-    const conversations = body.conversations || [];
-    for (const conversation of conversations) {
-      if (list.querySelector(`[data-conversation-id="${CSS.escape(conversation.id)}"]`)) continue;
-      list.append(historyRow(conversation));
-    }
-    history.cursor = body.next || null;
-    history.loaded = true;
-    more.hidden = !history.cursor;
-    status.textContent = list.children.length === 0 ? t('history_empty') : '';
-  } catch (error) {
-    status.textContent = t('history_error', { message: apiErrorText(error) });
-    more.hidden = !history.cursor;
-  } finally {
-    history.loading = false;
-  }
-}
-
-function historyRow(conversation) {
-  const name = visitorName(conversation);
-  const created = parseTime(conversation.created_at);
-  const dateText = fmtDateTime(created);
-  const count = Math.max(0, Number(conversation.last_seq) || 0);
-  const reason = conversation.end_reason ? t(`end_reason_${conversation.end_reason}`) : t('end_reason_unknown');
-  const open = h('button', {
-    type: 'button', class: 'history-open',
-    attrs: { 'aria-label': t('history_open_label', { name, date: dateText }) },
-    data: { testid: 'history-open' },
-    on: { click: () => openTranscript(conversation) },
-  }, avatar(name, conversation.visitor && conversation.visitor.id, 'sm'), bidi(name, 'history-name', 'history-name'),
-  isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null);
-  const row = h('div', {
-    class: 'history-row', attrs: { role: 'row' },
-    data: { conversationId: conversation.id, testid: 'history-item' },
-  },
-  h('span', { class: 'history-cell-visitor', attrs: { role: 'cell' } }, open),
-  h('span', { attrs: { role: 'cell' } }, timeEl(created, dateText)),
-  h('span', { class: 'muted', attrs: { role: 'cell' }, text: t('history_messages', { count }) }),
-  h('span', { class: 'muted', attrs: { role: 'cell' }, text: reason.startsWith('end_reason_') ? t('end_reason_unknown') : reason }));
-  row.addEventListener('click', (event) => {
-    if (event.target.closest('button')) return;
-    openTranscript(conversation);
-  });
-  return row;
-}
-
-async function openTranscript(conversation) {
-  const history = state.history;
-  history.openId = conversation.id;
-  history.openConv = conversation;
-  $('#history-list-wrap').hidden = true;
-  const wrap = $('#transcript-wrap');
-  wrap.hidden = false;
-  const name = visitorName(conversation);
-  $('#transcript-title').textContent = name;
-  $('#transcript-title').setAttribute('dir', 'auto');
-  const created = parseTime(conversation.created_at);
-  $('#transcript-meta').textContent = fmtDateTime(created);
-  $('#transcript-download').href = `/api/v1/conversations/${encodeURIComponent(conversation.id)}/transcript?format=txt`;
-  const log = $('#transcript');
-  log.setAttribute('aria-label', t('transcript_label', { name }));
-  log.setAttribute('role', 'region');
-  log.textContent = '';
-  log.append(h('p', { class: 'panel-note', text: t('transcript_loading') }));
-  renderVisitorPanel();
-  $('#transcript-back').focus();
-  try {
-    const body = await api(`/api/v1/conversations/${enc(conversation.id)}/transcript`);
-    if (history.openId !== conversation.id) return;
-    const conv = body.conversation || conversation;
-    history.openConv = conv;
-    log.textContent = '';
-    let previous = null;
-    for (const message of body.messages || []) {
-      const created2 = parseTime(message.created_at);
-      const previousDate = previous ? parseTime(previous.created_at) : null;
-      if (created2 && (!previousDate || !sameDay(created2, previousDate))) log.append(dayDivider(created2));
-      log.append(renderMessageRow(message, { meId: state.me && state.me.operator_id, previous, conv }));
-      previous = message;
-    }
-    const ended = (body.messages || []).find((m) => m.event === 'chat_ended');
-    const endTime = ended ? parseTime(ended.created_at) : null;
-    if (created && endTime) {
-      $('#transcript-meta').textContent = `${fmtDateTime(created)} – ${fmtClock(endTime)} · ${fmtElapsed(endTime - created)}`;
-    }
-  } catch (error) {
-    log.textContent = '';
-    log.append(h('p', { class: 'panel-note', attrs: { role: 'alert' }, text: t('transcript_error', { message: apiErrorText(error) }) }));
-  }
-}
-
-function closeTranscript() {
-  const id = state.history.openId;
-  state.history.openId = null;
-  state.history.openConv = null;
-  $('#transcript-wrap').hidden = true;
-  $('#history-list-wrap').hidden = false;
-  renderVisitorPanel();
-  const row = id && $(`#history-list [data-conversation-id="${CSS.escape(id)}"] .history-open`);
-  (row || $('#history-refresh')).focus();
-}
-
 // ---------------------------------------------------------------------------------------
 // Wiring
 
 function wire() {
-  onApiAuthLost(() => onAuthLost());
+  onApiAuthLost((error) => onAuthLost(error && error.code === 'tenant_suspended' ? t('login_suspended') : t('login_expired')));
+  historyView = createHistory({ me: () => state.me, onPanelChange: () => renderVisitorPanel() });
   $('#login-form').addEventListener('submit', onLoginSubmit);
   $('#logout').addEventListener('click', logout);
   $('#nav-sessions').addEventListener('click', () => {
@@ -1683,12 +1607,6 @@ function wire() {
   $('#sound-toggle').addEventListener('click', toggleSound);
   for (const radio of $$('input[name="status"]')) radio.addEventListener('change', onStatusChange);
   for (const link of $$('#main-nav .nav-link')) link.addEventListener('click', () => setView(link.dataset.view));
-  $('#history-refresh').addEventListener('click', () => loadHistory(true));
-  $('#history-more').addEventListener('click', () => loadHistory(false));
-  $('#transcript-back').addEventListener('click', closeTranscript);
-  $('#transcript-wrap').addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') closeTranscript();
-  });
   // Browsers only let a page play sound after a user gesture: unlock on the first one.
   const unlockOnce = () => unlockAudio();
   window.addEventListener('pointerdown', unlockOnce, { once: true, capture: true });

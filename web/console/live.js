@@ -16,7 +16,7 @@ const TYPING_TIMEOUT_MS = 6_000;
 
 /**
  * @param {HTMLElement} root
- * @param {{socket: () => object|null, me: () => object, openOwnChat: (id: string) => void,
+ * @param {{socket: () => object|null, me: () => object, openOwnChat: (id: string) => boolean,
  *   onPanelChange: () => void, onRoleRequired: (error) => void}} ctx
  */
 export function createLivePage(root, ctx) {
@@ -138,10 +138,8 @@ export function createLivePage(root, ctx) {
 
   function open(conversation) {
     const me = ctx.me();
-    if (me && conversation.operator_id === me.operator_id) {
-      ctx.openOwnChat(conversation.id);
-      return;
-    }
+    // One's own chat opens in Chats, with its composer (if it is open there).
+    if (me && conversation.operator_id === me.operator_id && ctx.openOwnChat(conversation.id)) return;
     watching = {
       id: conversation.id,
       conv: conversation,

@@ -7,7 +7,7 @@ import { api, enc } from './api.js';
 import { h, avatar, bidi, parseTime, fmtDateTime, fmtShort, charCount } from './dom.js';
 import {
   pageHead, statusLine, dataTable, cell, button, field, copyButton, confirmAction, toast,
-  errorText, roleLabel, ROLES,
+  announce, errorText, roleLabel, ROLES,
 } from './ui.js';
 
 /**
@@ -76,6 +76,7 @@ export function createOperatorsPage(root, ctx) {
     if (old) old.replaceWith(row);
     else table.body.append(row);
     if (focused) restoreFocus(focused);
+    return row;
   }
 
   const rowOf = (id) => table.body.querySelector(`tr[data-operator-id="${CSS.escape(id)}"]:not(.row-extra)`);
@@ -113,8 +114,10 @@ export function createOperatorsPage(root, ctx) {
     });
 
     const online = operator.status === 'online';
-    const availability = h('span', { class: `availability is-${online ? 'online' : 'away'}`, data: { testid: 'operator-status' } },
-      h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), online ? t('operators_online') : t('operators_away'));
+    const availability = operator.disabled
+      ? h('span', { class: 'muted', text: '—', data: { testid: 'operator-status' } })
+      : h('span', { class: `availability is-${online ? 'online' : 'away'}`, data: { testid: 'operator-status' } },
+        h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), online ? t('operators_online') : t('operators_away'));
 
     const resetBtn = button(t('operators_reset'), {
       variant: 'secondary', testid: 'operator-reset-link',
@@ -156,8 +159,7 @@ export function createOperatorsPage(root, ctx) {
     select.disabled = true;
     try {
       const updated = await api(`/api/v1/operators/${enc(operator.id)}`, { method: 'PATCH', body: { role } });
-      replaceRow(updated);
-      toast(t('operators_role_changed', { name: updated.display_name, role: roleLabel(updated.role) }));
+      announce(t('operators_role_changed', { name: updated.display_name, role: t(`role_with_article_${updated.role}`) }), replaceRow(updated));
     } catch (error) {
       select.value = operator.role;
       select.disabled = false;
@@ -169,8 +171,7 @@ export function createOperatorsPage(root, ctx) {
   async function setDisabled(operator, disabled) {
     try {
       const updated = await api(`/api/v1/operators/${enc(operator.id)}`, { method: 'PATCH', body: { disabled } });
-      replaceRow(updated);
-      toast(t(disabled ? 'operators_disabled_done' : 'operators_enabled_done', { name: updated.display_name }));
+      announce(t(disabled ? 'operators_disabled_done' : 'operators_enabled_done', { name: updated.display_name }), replaceRow(updated));
     } catch (error) {
       if (error.code === 'role_required') ctx.onRoleRequired(error);
       toast(errorText(error), { kind: 'error' });
@@ -268,9 +269,10 @@ export function createOperatorsPage(root, ctx) {
         operators.set(created.id, created);
         render();
         status.set('');
-        toast(t('operators_added', { name: created.display_name }));
         closeForm(false);
-        rowOf(created.id)?.querySelector('[data-testid=operator-role-select]')?.focus();
+        const row = rowOf(created.id);
+        announce(t('operators_added', { name: created.display_name }), row);
+        row?.querySelector('[data-testid=operator-role-select]')?.focus();
       } catch (error) {
         const target = fieldFor(error);
         if (target) {

@@ -6,7 +6,7 @@
 import { t } from './strings.js';
 import { api } from './api.js';
 import { h, $, charCount } from './dom.js';
-import { field, errorText } from './ui.js';
+import { field, errorText, sentence } from './ui.js';
 
 const MIN = 12;
 const MAX = 128;
@@ -127,5 +127,3 @@ export function showResetPage(token, { onLogin }) {
   });
   password.input.focus();
 }
-
-const sentence = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.') : '');

@@ -5,7 +5,7 @@
 import { t } from './strings.js';
 import { api, enc, setCsrfToken } from './api.js';
 import { h, parseTime, fmtDateTime, timeEl } from './dom.js';
-import { pageHead, statusLine, dataTable, cell, button, confirmAction, toast, errorText, describeUserAgent } from './ui.js';
+import { pageHead, statusLine, dataTable, cell, button, confirmAction, toast, announce, errorText, describeUserAgent } from './ui.js';
 
 /**
  * @param {HTMLElement} root
@@ -82,7 +82,7 @@ export function createSessionsPage(root, ctx) {
       const row = table.body.querySelector(`tr[data-session-id="${CSS.escape(session.id)}"]`);
       const next = row && (row.nextElementSibling || row.previousElementSibling);
       if (row) row.remove();
-      toast(t('sessions_ended'));
+      announce(t('sessions_ended'));
       const focus = next && (next.querySelector('[data-testid=session-end]') || null);
       (focus || logoutAll.trigger).focus();
     } catch (error) {

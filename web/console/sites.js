@@ -5,7 +5,7 @@
 import { t } from './strings.js';
 import { api, enc } from './api.js';
 import { h, parseTime, fmtDateTime, safeHttpUrl } from './dom.js';
-import { pageHead, statusLine, button, field, switchField, copyButton, toast, errorText } from './ui.js';
+import { pageHead, statusLine, button, field, switchField, copyButton, announce, errorText } from './ui.js';
 
 /** The snippet a tenant pastes into its pages. */
 export const snippetFor = (key) => `<script async src="${location.origin}/widget.js" data-site-key="${key}"></script>`;
@@ -189,7 +189,7 @@ export function createSitesPage(root, ctx) {
           const card = renderCard(saved);
           list.prepend(card);
           status.set('');
-          toast(t('sites_added', { name: saved.name }));
+          announce(t('sites_added', { name: saved.name }), card);
           card.querySelector('[data-testid=site-snippet-copy]').focus();
         } else if (refocus) {
           addButton.focus();
@@ -211,7 +211,7 @@ export function createSitesPage(root, ctx) {
         if (saved) sites.set(saved.id, saved);
         const fresh = renderCard(current);
         wrapper.replaceWith(fresh);
-        if (saved) toast(t('sites_saved', { name: saved.name }));
+        if (saved) announce(t('sites_saved', { name: saved.name }), fresh);
         if (saved || refocus) fresh.querySelector('[data-testid=site-edit]').focus();
       },
     });

@@ -24,6 +24,27 @@ export function toast(message, { kind = '' } = {}) {
   setTimeout(() => item.remove(), 7_000);
 }
 
+/**
+ * Success feedback that does not cover the page: screen readers hear `message` (a polite
+ * live region), and `node` (the row or card that changed) glows briefly.
+ */
+export function announce(message, node) {
+  let region = document.getElementById('announcer');
+  if (!region) {
+    region = h('div', { id: 'announcer', class: 'sr-only', attrs: { role: 'status', 'aria-live': 'polite' }, data: { testid: 'announcer' } });
+    document.body.append(region);
+  }
+  region.textContent = '';
+  // A fresh text node per message, so the same message twice is announced twice.
+  setTimeout(() => { region.textContent = message; }, 30);
+  if (node) {
+    node.classList.remove('is-flash');
+    void node.offsetWidth; // restart the animation
+    node.classList.add('is-flash');
+    setTimeout(() => node.classList.remove('is-flash'), 2_200);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors
 
@@ -48,8 +69,15 @@ export function errorText(error) {
     case 'internal':
       return t('err_internal');
     default:
-      return error.message || String(error.code || '');
+      return sentence(error.message) || String(error.code || '');
   }
+}
+
+/** Server messages are lower-case fragments ("password must be …"): make them a sentence. */
+export function sentence(text) {
+  if (!text) return '';
+  const trimmed = String(text).trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?…]$/.test(trimmed) ? '' : '.');
 }
 
 /** "Too many attempts — try again in N minutes" (seconds under a minute). */
@@ -217,10 +245,11 @@ function selectAll(source) {
  * `onConfirm` may return a promise; the buttons are disabled meanwhile.
  */
 export function confirmAction({ label, question, confirmLabel, variant = 'danger-outline', confirmVariant = 'danger', testid, onConfirm }) {
+  const tone = confirmVariant === 'danger' ? '' : ' confirm-neutral';
   const trigger = button(label, { variant, testid });
   const yes = button(confirmLabel, { variant: confirmVariant, testid: testid ? `${testid}-confirm` : undefined });
   const no = button(t('cancel'), { variant: 'ghost', testid: testid ? `${testid}-cancel` : undefined });
-  const box = h('span', { class: 'confirm', attrs: { role: 'group', 'aria-label': question }, hidden: true },
+  const box = h('span', { class: `confirm${tone}`, attrs: { role: 'group', 'aria-label': question }, hidden: true },
     h('span', { class: 'confirm-q', text: question }), no, yes);
   const wrap = h('span', { class: 'confirm-wrap' }, trigger, box);
   const close = (refocus) => {

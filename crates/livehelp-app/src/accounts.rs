@@ -406,6 +406,21 @@ impl App {
             .await?)
     }
 
+    /// Whether a login session still stands (not logged out, expired or revoked; the
+    /// operator enabled; the tenant active). Open sockets check this periodically.
+    pub async fn operator_session_active(
+        &self,
+        operator: &OperatorPrincipal,
+        session: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        if self.store.fetch_tenant(operator.tenant_id).await?.status != TenantStatus::Active {
+            return Ok(false);
+        }
+        let sessions = self.my_sessions(operator, now).await?;
+        Ok(sessions.iter().any(|candidate| candidate.id == session))
+    }
+
     /// "Log out everywhere": ends every session of the caller, this one included.
     pub async fn end_all_my_sessions(
         &self,

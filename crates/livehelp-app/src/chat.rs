@@ -19,6 +19,9 @@ use crate::{App, AppError, OperatorPrincipal, Principal, VisitorPrincipal};
 /// Most messages returned by one read (resume replays page through larger gaps).
 pub const PAGE_LIMIT: u32 = 500;
 
+/// Most queued conversations in one `queue` snapshot (the oldest ones, served first).
+pub const QUEUE_SNAPSHOT_LIMIT: usize = 200;
+
 /// Most conversations one list request returns.
 pub const MAX_LIST_LIMIT: u32 = 200;
 
@@ -417,16 +420,21 @@ impl App {
         Ok((self.views(conversations).await?, next))
     }
 
-    /// The tenant's queue, oldest first.
+    /// The tenant's queue, oldest first, at most [`QUEUE_SNAPSHOT_LIMIT`] of them, with
+    /// the total number waiting.
     pub async fn queue(
         &self,
         operator: &OperatorPrincipal,
-    ) -> Result<Vec<ConversationView>, AppError> {
-        let conversations = self
+    ) -> Result<(Vec<ConversationView>, u64), AppError> {
+        let mut conversations = self
             .store
             .list_queued_conversations(operator.tenant_id)
             .await?;
-        self.views(conversations).await
+        let total = conversations.len() as u64;
+        // A snapshot of thousands of waiting chats helps nobody and must not make the
+        // frame too big to send (a flood of chat requests would lock operators out).
+        conversations.truncate(QUEUE_SNAPSHOT_LIMIT);
+        Ok((self.views(conversations).await?, total))
     }
 
     /// The operator's active conversations.

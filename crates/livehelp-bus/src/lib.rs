@@ -10,9 +10,9 @@
 //! The bus also knows operator presence ([`Bus::present_operators`]): who has an operator
 //! connection open, here or on another node (`presence.rs` explains how).
 
-pub mod presence;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod presence;
 #[cfg(feature = "nats")]
 mod wire;
 

@@ -202,10 +202,7 @@ impl NatsBus {
                 publish(&client, PRESENCE_SUBJECT, encode_heartbeat(&heartbeat)).await;
             }
         }));
-        self.client
-            .flush()
-            .await
-            .map_err(|error| error.to_string())
+        self.client.flush().await.map_err(|error| error.to_string())
     }
 }
 
@@ -278,7 +275,11 @@ impl Bus for NatsBus {
 /// Publishes, giving up (with a log line) when the client cannot take it in time.
 async fn publish(client: &Client, subject: &str, payload: Vec<u8>) {
     let subject = subject.to_owned();
-    match tokio::time::timeout(PUBLISH_WAIT, client.publish(subject.clone(), payload.into())).await
+    match tokio::time::timeout(
+        PUBLISH_WAIT,
+        client.publish(subject.clone(), payload.into()),
+    )
+    .await
     {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!(%error, %subject, "NATS: publish failed"),

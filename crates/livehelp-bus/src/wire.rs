@@ -5,8 +5,8 @@
 //! epoch plus nanoseconds, so they arrive exactly as sent.
 
 use livehelp_domain::{
-    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor,
-    MessageId, MessageKind, OperatorId, SiteId, SystemEvent, TenantId, Timestamp, VisitorId,
+    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor, MessageId,
+    MessageKind, OperatorId, SiteId, SystemEvent, TenantId, Timestamp, VisitorId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -96,7 +96,10 @@ impl HeartbeatDto {
         self.operators
             .iter()
             .map(|(tenant, operator)| {
-                (TenantId::from_uuid(*tenant), OperatorId::from_uuid(*operator))
+                (
+                    TenantId::from_uuid(*tenant),
+                    OperatorId::from_uuid(*operator),
+                )
             })
             .collect()
     }

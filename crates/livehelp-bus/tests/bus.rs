@@ -97,9 +97,16 @@ async fn subscribers_get_their_topic_in_order() {
         }
         for n in 0..50 {
             assert_eq!(next_event(&mut first, name).await, typing(one, n), "{name}");
-            assert_eq!(next_event(&mut second, name).await, typing(two, n), "{name}");
+            assert_eq!(
+                next_event(&mut second, name).await,
+                typing(two, n),
+                "{name}"
+            );
         }
-        assert!(nothing_within(&mut queue, 200).await, "{name}: queue got an event");
+        assert!(
+            nothing_within(&mut queue, 200).await,
+            "{name}: queue got an event"
+        );
     }
 }
 
@@ -167,7 +174,11 @@ async fn presence_crosses_nodes_and_expires_when_a_node_dies() {
     let died = std::time::Instant::now();
     drop(node_a);
     wait_for_presence(&*observer, tenant, &[]).await;
-    assert!(died.elapsed() < Duration::from_secs(3), "{:?}", died.elapsed());
+    assert!(
+        died.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        died.elapsed()
+    );
 
     // A clean leave is announced at once.
     let node_c = nats(&url, fast).await;
@@ -217,10 +228,17 @@ async fn events_cross_processes() {
     let bus = nats(&url, NatsOptions::default()).await;
     let tenant = TenantId::new();
     let conversation = ConversationId::new();
-    let mut subscription = bus.subscribe(Topic::Conversation(tenant, conversation)).await;
+    let mut subscription = bus
+        .subscribe(Topic::Conversation(tenant, conversation))
+        .await;
     // This test binary again, running only the child below, which publishes and exits.
     let status = tokio::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "child_publishes", "--include-ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "child_publishes",
+            "--include-ignored",
+            "--nocapture",
+        ])
         .env(NATS_VARIABLE, &url)
         .env(CHILD_TENANT, tenant.as_uuid().to_string())
         .env(CHILD_CONVERSATION, conversation.as_uuid().to_string())

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     InvalidRequest,
     /// No such resource for this client.
     NotFound,
+    /// The route exists but not with this HTTP method.
+    MethodNotAllowed,
     /// Too many requests or attempts; retry after `retry_after` seconds.
     RateLimited,
     /// The caller's role does not allow this (e.g. an operator managing accounts).
@@ -65,7 +67,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -87,6 +89,7 @@ impl ErrorCode {
         ErrorCode::OriginNotAllowed,
         ErrorCode::InvalidRequest,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::RateLimited,
         ErrorCode::RoleRequired,
         ErrorCode::WeakPassword,
@@ -120,6 +123,7 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::RoleRequired => "role_required",
             ErrorCode::WeakPassword => "weak_password",
@@ -147,6 +151,7 @@ impl ErrorCode {
             | ErrorCode::ConversationEnded
             | ErrorCode::ClientMsgIdReused => 409,
             ErrorCode::RateLimited => 429,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RoleRequired | ErrorCode::CsrfTokenInvalid | ErrorCode::TlsRequired => 403,
             ErrorCode::WeakPassword => 422,
             ErrorCode::Unavailable => 503,

@@ -286,8 +286,11 @@ pub enum ServerFrame {
     },
     /// Operator: the tenant's queue, oldest first; sent on connect.
     Queue {
-        /// Queued conversations.
+        /// Queued conversations, oldest first; at most 200 (the oldest).
         conversations: Vec<ConversationDto>,
+        /// How many are waiting in all (may exceed the list's length).
+        #[serde(default)]
+        total: u64,
     },
     /// The replay after `resume` is complete; live messages follow.
     Resumed {
@@ -493,6 +496,7 @@ mod tests {
             ServerFrame::Conversation { conversation },
             ServerFrame::Queue {
                 conversations: vec![],
+                total: 0,
             },
             ServerFrame::Resumed {
                 conversation_id: id,

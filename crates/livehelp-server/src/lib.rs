@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(routes::health::not_found)
+        .layer(axum::middleware::map_response(error::json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -437,6 +438,38 @@ fn tls_config(files: &TlsFiles) -> std::io::Result<axum_server::tls_rustls::Rust
     ))
 }
 
+/// HTTP/1.1 only (the WebSocket upgrade needs it; nothing here speaks HTTP/2), which
+/// also skips the protocol sniffing that would wait for a first byte with no deadline,
+/// and a deadline for request headers, also between keep-alive requests. A macro because
+/// the two server types (plain, TLS) share no trait for their builder.
+macro_rules! limit_http {
+    ($server:expr, $timeout:expr) => {{
+        let builder = $server.http_builder();
+        *builder = builder.clone().http1_only();
+        builder.http1().header_read_timeout($timeout);
+    }};
+}
+
+/// Accepts connections wrapped with a read deadline: a connection that reads nothing for
+/// this long is closed (tokio-io-timeout).
+#[derive(Clone, Copy)]
+struct IdleTimeout(std::time::Duration);
+
+impl<I, S> axum_server::accept::Accept<I, S> for IdleTimeout
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    type Stream = std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<I>>>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_read_timeout(Some(self.0));
+        std::future::ready(Ok((Box::pin(stream), service)))
+    }
+}
+
 /// How long shutdown waits for WebSocket connections to finish their current frame and
 /// close, before flushing the store anyway.
 const WEBSOCKET_DRAIN_SECONDS: u64 = 10;
@@ -453,27 +486,40 @@ async fn serve(
     let app = state.app.clone();
     let permits = state.connection_permits.clone();
     let max_connections = u32::try_from(state.options.max_connections).unwrap_or(u32::MAX);
+    let header_timeout = state.options.header_read_timeout;
+    let ping_interval = state.options.ping_interval;
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        signal.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(
+            WEBSOCKET_DRAIN_SECONDS,
+        )));
+    });
+    let listener = listener.into_std()?;
+    // A client that opens a connection and sends no (or half a) request line is dropped
+    // after `header_timeout`, also between keep-alive requests: idle sockets cannot pile
+    // up until the process runs out of file descriptors.
+    // Every connection must read something within `idle_timeout` (WebSocket clients
+    // answer our pings well within it); a silent socket is closed. That, and the header
+    // deadline, keep idle or slow-loris connections from piling up.
+    let idle = IdleTimeout(header_timeout.max(ping_interval * 3));
     let result = match tls {
         None => {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(signal)
-                .await
+            let mut server = axum_server::from_tcp(listener)?
+                .handle(handle)
+                .acceptor(idle);
+            limit_http!(server, header_timeout);
+            server.serve(service).await
         }
         Some(config) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                signal.await;
-                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(
-                    WEBSOCKET_DRAIN_SECONDS,
-                )));
-            });
-            let listener = listener.into_std()?;
-            axum_server::from_tcp_rustls(listener, config)?
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(idle);
+            let mut server = axum_server::from_tcp(listener)?
                 .handle(handle)
-                .serve(service)
-                .await
+                .acceptor(acceptor);
+            limit_http!(server, header_timeout);
+            server.serve(service).await
         }
     };
     // Upgraded WebSockets are not tracked by the HTTP server's graceful shutdown: each

@@ -28,6 +28,12 @@ pub struct ServerOptions {
     pub demo_page: bool,
     /// Rate limits and per-IP caps.
     pub rate_limits: crate::limits::RateLimits,
+    /// How long a connection may take to send a request's headers, and may sit idle
+    /// between keep-alive requests (slow-loris defence).
+    pub header_read_timeout: std::time::Duration,
+    /// How often WebSockets are pinged; each ping also re-checks an operator's session
+    /// and closes sockets silent for three intervals.
+    pub ping_interval: std::time::Duration,
 }
 
 impl Default for ServerOptions {
@@ -39,6 +45,8 @@ impl Default for ServerOptions {
             tls: false,
             demo_page: false,
             rate_limits: crate::limits::RateLimits::default(),
+            header_read_timeout: std::time::Duration::from_secs(15),
+            ping_interval: std::time::Duration::from_secs(25),
         }
     }
 }

@@ -104,14 +104,13 @@ impl EntryStore for PostgresStore {
     }
 
     async fn fetch_platform_admin_by_email(&self, email: &Email) -> StoreResult<PlatformAdmin> {
-        let row = sqlx::query_as::<_, PlatformAdminRow>(
-            "SELECT * FROM platform_admins WHERE email = $1",
-        )
-        .bind(email.as_str())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(store_error)?
-        .ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query_as::<_, PlatformAdminRow>("SELECT * FROM platform_admins WHERE email = $1")
+                .bind(email.as_str())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(store_error)?
+                .ok_or(StoreError::NotFound)?;
         Ok(PlatformAdmin::try_from(row)?)
     }
 }

@@ -91,7 +91,10 @@ mod tests {
         for (constraint, name) in [
             ("sites_key_key", "site_key"),
             ("operators_email_key", "operator_email"),
-            ("conversations_one_open_per_visitor", "conversation_open_per_visitor"),
+            (
+                "conversations_one_open_per_visitor",
+                "conversation_open_per_visitor",
+            ),
             ("messages_client_msg_id", "message_client_msg_id"),
             ("messages_conversation_id_seq_key", "message_seq"),
             ("tenants_pkey", "tenant_id"),
@@ -104,7 +107,9 @@ mod tests {
 
     #[test]
     fn transient_states_are_unavailable() {
-        for code in ["08006", "08001", "53300", "53100", "57P01", "40P01", "40001", "25006"] {
+        for code in [
+            "08006", "08001", "53300", "53100", "57P01", "40P01", "40001", "25006",
+        ] {
             assert!(is_transient(code), "{code}");
         }
         for code in ["23503", "23514", "42P01", "22021"] {

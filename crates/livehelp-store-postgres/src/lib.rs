@@ -204,7 +204,10 @@ async fn check_schema(pool: &PgPool) -> StoreResult<()> {
         .filter(|version| !known.contains(version))
         .collect();
     if !newer.is_empty() {
-        tracing::warn!(?newer, "the database has migrations this build does not know");
+        tracing::warn!(
+            ?newer,
+            "the database has migrations this build does not know"
+        );
     }
     Ok(())
 }
@@ -223,11 +226,10 @@ async fn has_newer_migrations(pool: &PgPool) -> StoreResult<bool> {
 /// Versions recorded as applied (and successful) in `_sqlx_migrations`; empty when the
 /// table does not exist yet.
 async fn applied_versions(pool: &PgPool) -> StoreResult<Vec<i64>> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(pool)
-            .await
-            .map_err(store_error)?;
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(store_error)?;
     if !exists {
         return Ok(Vec::new());
     }

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 
 use livehelp_domain::{
     AuditActor, AuditEntry, AuditEntryId, BrowserInfo, Conversation, ConversationId,
-    ConversationState, Email, EndReason, Message, MessageAuthor, MessageId, MessageKind,
-    Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
+    ConversationState, Email, EndReason, Message, MessageAuthor, MessageId, MessageKind, Operator,
+    OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
     PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId,
     TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
 };

@@ -37,7 +37,11 @@ async fn all_checks_share_one_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn append_assigns_gapless_seq() {
-    check("append_assigns_gapless_seq", testing::append_assigns_gapless_seq).await;
+    check(
+        "append_assigns_gapless_seq",
+        testing::append_assigns_gapless_seq,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -47,27 +51,47 @@ async fn append_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn client_msg_id_reuse_is_refused() {
-    check("client_msg_id_reuse_is_refused", testing::client_msg_id_reuse_is_refused).await;
+    check(
+        "client_msg_id_reuse_is_refused",
+        testing::client_msg_id_reuse_is_refused,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn open_gives_one_conversation_per_visitor() {
-    check("open_gives_one_conversation_per_visitor", testing::open_gives_one_conversation_per_visitor).await;
+    check(
+        "open_gives_one_conversation_per_visitor",
+        testing::open_gives_one_conversation_per_visitor,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accept_race_has_one_winner() {
-    check("accept_race_has_one_winner", testing::accept_race_has_one_winner).await;
+    check(
+        "accept_race_has_one_winner",
+        testing::accept_race_has_one_winner,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ended_conversation_refuses_writes() {
-    check("ended_conversation_refuses_writes", testing::ended_conversation_refuses_writes).await;
+    check(
+        "ended_conversation_refuses_writes",
+        testing::ended_conversation_refuses_writes,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operator_writes_need_the_owner() {
-    check("operator_writes_need_the_owner", testing::operator_writes_need_the_owner).await;
+    check(
+        "operator_writes_need_the_owner",
+        testing::operator_writes_need_the_owner,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,27 +106,47 @@ async fn list_messages_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queue_and_operator_lists() {
-    check("queue_and_operator_lists", testing::queue_and_operator_lists).await;
+    check(
+        "queue_and_operator_lists",
+        testing::queue_and_operator_lists,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn list_conversations_pages_newest_first() {
-    check("list_conversations_pages_newest_first", testing::list_conversations_pages_newest_first).await;
+    check(
+        "list_conversations_pages_newest_first",
+        testing::list_conversations_pages_newest_first,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn list_conversations_breaks_ties_by_id() {
-    check("list_conversations_breaks_ties_by_id", testing::list_conversations_breaks_ties_by_id).await;
+    check(
+        "list_conversations_breaks_ties_by_id",
+        testing::list_conversations_breaks_ties_by_id,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn list_conversations_filters() {
-    check("list_conversations_filters", testing::list_conversations_filters).await;
+    check(
+        "list_conversations_filters",
+        testing::list_conversations_filters,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conversations_are_counted_per_visitor() {
-    check("conversations_are_counted_per_visitor", testing::conversations_are_counted_per_visitor).await;
+    check(
+        "conversations_are_counted_per_visitor",
+        testing::conversations_are_counted_per_visitor,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -112,22 +156,38 @@ async fn entities_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conversation_and_messages_round_trip() {
-    check("conversation_and_messages_round_trip", testing::conversation_and_messages_round_trip).await;
+    check(
+        "conversation_and_messages_round_trip",
+        testing::conversation_and_messages_round_trip,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn message_text_round_trips_byte_for_byte() {
-    check("message_text_round_trips_byte_for_byte", testing::message_text_round_trips_byte_for_byte).await;
+    check(
+        "message_text_round_trips_byte_for_byte",
+        testing::message_text_round_trips_byte_for_byte,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn entry_lookups_and_conflicts() {
-    check("entry_lookups_and_conflicts", testing::entry_lookups_and_conflicts).await;
+    check(
+        "entry_lookups_and_conflicts",
+        testing::entry_lookups_and_conflicts,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expired_operator_sessions_are_not_returned() {
-    check("expired_operator_sessions_are_not_returned", testing::expired_operator_sessions_are_not_returned).await;
+    check(
+        "expired_operator_sessions_are_not_returned",
+        testing::expired_operator_sessions_are_not_returned,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -137,7 +197,11 @@ async fn operator_status_updates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn visitor_session_page_and_touch() {
-    check("visitor_session_page_and_touch", testing::visitor_session_page_and_touch).await;
+    check(
+        "visitor_session_page_and_touch",
+        testing::visitor_session_page_and_touch,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -147,37 +211,65 @@ async fn latest_visitor_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn site_updates_keep_key_and_id() {
-    check("site_updates_keep_key_and_id", testing::site_updates_keep_key_and_id).await;
+    check(
+        "site_updates_keep_key_and_id",
+        testing::site_updates_keep_key_and_id,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operator_updates_replace_account_fields() {
-    check("operator_updates_replace_account_fields", testing::operator_updates_replace_account_fields).await;
+    check(
+        "operator_updates_replace_account_fields",
+        testing::operator_updates_replace_account_fields,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_failures_lock_the_account() {
-    check("login_failures_lock_the_account", testing::login_failures_lock_the_account).await;
+    check(
+        "login_failures_lock_the_account",
+        testing::login_failures_lock_the_account,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_login_failures_lock_once() {
-    check("concurrent_login_failures_lock_once", testing::concurrent_login_failures_lock_once).await;
+    check(
+        "concurrent_login_failures_lock_once",
+        testing::concurrent_login_failures_lock_once,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operator_sessions_list_and_revoke() {
-    check("operator_sessions_list_and_revoke", testing::operator_sessions_list_and_revoke).await;
+    check(
+        "operator_sessions_list_and_revoke",
+        testing::operator_sessions_list_and_revoke,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn password_resets_are_used_once() {
-    check("password_resets_are_used_once", testing::password_resets_are_used_once).await;
+    check(
+        "password_resets_are_used_once",
+        testing::password_resets_are_used_once,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_password_reset_has_one_winner() {
-    check("concurrent_password_reset_has_one_winner", testing::concurrent_password_reset_has_one_winner).await;
+    check(
+        "concurrent_password_reset_has_one_winner",
+        testing::concurrent_password_reset_has_one_winner,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -187,15 +279,27 @@ async fn tenants_list_and_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn platform_admins_by_email() {
-    check("platform_admins_by_email", testing::platform_admins_by_email).await;
+    check(
+        "platform_admins_by_email",
+        testing::platform_admins_by_email,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_log_pages_newest_first() {
-    check("audit_log_pages_newest_first", testing::audit_log_pages_newest_first).await;
+    check(
+        "audit_log_pages_newest_first",
+        testing::audit_log_pages_newest_first,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn close_answers_queued_appends_then_refuses() {
-    check("close_answers_queued_appends_then_refuses", testing::close_answers_queued_appends_then_refuses).await;
+    check(
+        "close_answers_queued_appends_then_refuses",
+        testing::close_answers_queued_appends_then_refuses,
+    )
+    .await;
 }

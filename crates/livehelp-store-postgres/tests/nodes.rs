@@ -119,7 +119,11 @@ async fn idempotency_and_one_open_conversation_hold_across_nodes() {
             .into_iter()
             .map(|outcome| outcome.expect("open"))
             .collect();
-        assert_eq!(opened.iter().filter(|o| !o.duplicate).count(), 1, "round {round}");
+        assert_eq!(
+            opened.iter().filter(|o| !o.duplicate).count(),
+            1,
+            "round {round}"
+        );
         let conversation = opened[0].conversation.id;
         assert!(opened.iter().all(|o| o.conversation.id == conversation));
 
@@ -139,7 +143,11 @@ async fn idempotency_and_one_open_conversation_hold_across_nodes() {
             .into_iter()
             .map(|outcome| outcome.expect("send"))
             .collect();
-        assert_eq!(sent.iter().filter(|o| !o.duplicate).count(), 1, "round {round}");
+        assert_eq!(
+            sent.iter().filter(|o| !o.duplicate).count(),
+            1,
+            "round {round}"
+        );
         assert!(sent.iter().all(|o| o.message == sent[0].message));
         let listed = stores[1]
             .list_messages(tenant, conversation, 0, 100)

@@ -336,16 +336,25 @@ mod tests {
         let changes = json!({ hex(Uuid::nil()): [1, 2] }).to_string();
         for (statement, argument, index) in [
             (FETCH_STORED_KEYS, key, "INDEX messages_client_msg_id ("),
-            (FETCH_CONVERSATIONS, ids, "SEARCH conversations USING INDEX sqlite_autoindex_conversations_"),
-            (UPDATE_LAST_SEQS, changes, "SEARCH conversations USING INDEX sqlite_autoindex_conversations_"),
+            (
+                FETCH_CONVERSATIONS,
+                ids,
+                "SEARCH conversations USING INDEX sqlite_autoindex_conversations_",
+            ),
+            (
+                UPDATE_LAST_SEQS,
+                changes,
+                "SEARCH conversations USING INDEX sqlite_autoindex_conversations_",
+            ),
         ] {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}")))
-                    .bind(vec![0u8; 16])
-                    .bind(argument)
-                    .fetch_all(&mut connection)
-                    .await
-                    .expect("a plan");
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN QUERY PLAN {statement}"
+            )))
+            .bind(vec![0u8; 16])
+            .bind(argument)
+            .fetch_all(&mut connection)
+            .await
+            .expect("a plan");
             let details: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
             assert!(
                 details.iter().any(|detail| detail.contains(index)),

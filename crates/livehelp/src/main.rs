@@ -145,6 +145,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             ..livehelp_server::RateLimits::default()
         },
         demo_page: demo,
+        ..ServerOptions::default()
     };
     let server = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {

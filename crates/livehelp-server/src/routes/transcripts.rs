@@ -61,7 +61,13 @@ pub async fn get(
                         .clone()
                         .unwrap_or_else(|| "Operator".into()),
                 };
-                text.push_str(&format!("[{when}] {who}: {}\n", message.text));
+                // Continuation lines are indented, so a message containing newlines
+                // cannot forge what looks like another entry of the transcript.
+                let body = message
+                    .text
+                    .replace("\r\n", "\n")
+                    .replace(['\r', '\n'], "\n    ");
+                text.push_str(&format!("[{when}] {who}: {body}\n"));
             }
             Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
         }

@@ -16,6 +16,7 @@ use livehelp_app::{App, AppError, Principal};
 use livehelp_bus::{BusEvent, BusItem, Topic};
 use livehelp_domain::{
     Conversation, ConversationId, ConversationState, Message, MessageAuthor, OperatorStatus,
+    SessionId,
 };
 use livehelp_protocol::{
     ClientFrame, ErrorCode, HARD_FRAME_LIMIT, PROTOCOL_VERSION, ParticipantDto, SOFT_FRAME_LIMIT,
@@ -30,10 +31,8 @@ use crate::{ApiError, AppState, convert};
 
 /// Frames queued for the writer before the reader waits (back-pressure on slow readers).
 const OUTGOING_CAPACITY: usize = 256;
-/// How often the server pings an idle client.
-const PING_EVERY: Duration = Duration::from_secs(25);
-/// A client silent for this long (no frame, no pong) is gone.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long a closing connection keeps reading for the client's close answer.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
 /// What the reader asks the writer to do.
 #[derive(Debug)]
@@ -47,8 +46,13 @@ pub enum Outgoing {
 }
 
 /// Serves one connection until the client leaves, the socket fails, or shutdown.
-pub async fn run<S, R>(state: AppState, principal: Principal, sink: S, stream: R)
-where
+pub async fn run<S, R>(
+    state: AppState,
+    principal: Principal,
+    session: Option<SessionId>,
+    sink: S,
+    stream: R,
+) where
     S: Sink<WsMessage> + Send + Unpin + 'static,
     R: Stream<Item = Result<WsMessage, axum::Error>> + Send + Unpin,
 {
@@ -71,6 +75,7 @@ where
         out,
         subscriptions: StreamMap::new(),
         followed: HashMap::new(),
+        session,
     };
     if let Err(error) = connection.serve(stream).await {
         tracing::debug!(%error, "connection ended with an error");
@@ -88,6 +93,9 @@ struct Connection {
     subscriptions: StreamMap<Topic, livehelp_bus::Subscription>,
     /// Conversation id → last `seq` delivered to this client.
     followed: HashMap<ConversationId, i64>,
+    /// The operator's login session, re-checked on every ping so a logout, revocation,
+    /// disabling or suspension also closes open sockets.
+    session: Option<SessionId>,
 }
 
 /// Why the reader loop stopped early.
@@ -105,7 +113,8 @@ impl Connection {
     {
         self.hello().await?;
         let mut shutdown = self.state.shutdown.clone();
-        let mut ping = tokio::time::interval(PING_EVERY);
+        let ping_every = self.state.options.ping_interval;
+        let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
         let mut last_heard = tokio::time::Instant::now();
         loop {
@@ -113,6 +122,19 @@ impl Connection {
                 biased;
                 _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
                     self.send_raw(Outgoing::Close(1001, "server restarting; reconnect and resume")).await?;
+                    // Keep reading (and ignoring) what the client still sends until it
+                    // answers the close: dropping a socket with unread data makes the
+                    // kernel reset it, and the client would lose its last acks and see
+                    // 1006 instead of 1001. Frames read here were not processed, so the
+                    // client resends them after reconnecting.
+                    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+                        while let Some(Ok(message)) = stream.next().await {
+                            if matches!(message, WsMessage::Close(_)) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
                     return Ok(());
                 }
                 incoming = stream.next() => {
@@ -134,12 +156,36 @@ impl Connection {
                     self.on_bus(topic, item).await?;
                 }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                    if !self.session_still_valid().await {
+                        self.error(ErrorCode::Unauthorized, "your session has ended; log in again", None).await?;
+                        self.send_raw(Outgoing::Close(1008, "session ended")).await?;
+                        return Ok(());
+                    }
+                    if last_heard.elapsed() > ping_every * 3 {
                         self.send_raw(Outgoing::Close(1001, "idle timeout")).await?;
                         return Ok(());
                     }
                     self.send_raw(Outgoing::Ping).await?;
                 }
+            }
+        }
+    }
+
+    /// For operators: whether their login session still stands. A database hiccup keeps
+    /// the socket open (the next check decides).
+    async fn session_still_valid(&mut self) -> bool {
+        let (Principal::Operator(operator), Some(session)) = (&self.principal, self.session) else {
+            return true;
+        };
+        match self
+            .app
+            .operator_session_active(operator, session, time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(active) => active,
+            Err(error) => {
+                tracing::warn!(%error, "could not re-check an operator session");
+                true
             }
         }
     }
@@ -217,9 +263,10 @@ impl Connection {
             return Ok(());
         };
         match self.app.queue(operator).await {
-            Ok(queue) => {
+            Ok((queue, total)) => {
                 self.send(ServerFrame::Queue {
                     conversations: queue.iter().map(convert::conversation).collect(),
+                    total,
                 })
                 .await
             }
@@ -414,6 +461,8 @@ impl Connection {
         }
         self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id))
             .await;
+        // A cursor past the end would make every later message look already delivered.
+        let after_seq = after_seq.min(conversation.last_seq);
         self.followed.insert(conversation.id, after_seq);
         self.catch_up(conversation.id).await?;
         let last_seq = self

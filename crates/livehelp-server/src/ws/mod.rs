@@ -64,7 +64,7 @@ pub async fn visitor(
         .limits
         .websocket(client.browser.ip)
         .ok_or_else(too_many_sockets)?;
-    upgrade_with(state, upgrade, Principal::Visitor(visitor), slot)
+    upgrade_with(state, upgrade, Principal::Visitor(visitor), None, slot)
 }
 
 /// Upgrades an operator's connection. Browsers send cookies with cross-site WebSocket
@@ -93,7 +93,13 @@ pub async fn operator(
         .limits
         .websocket(client.browser.ip)
         .ok_or_else(too_many_sockets)?;
-    upgrade_with(state, upgrade, Principal::Operator(session.operator), slot)
+    upgrade_with(
+        state,
+        upgrade,
+        Principal::Operator(session.operator),
+        Some(session.session_id),
+        slot,
+    )
 }
 
 /// Checks are done in this order: credentials, then the upgrade request itself, so a
@@ -102,6 +108,7 @@ fn upgrade_with(
     state: AppState,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     principal: Principal,
+    session: Option<livehelp_domain::SessionId>,
     slot: crate::limits::SocketSlot,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade
@@ -125,7 +132,7 @@ fn upgrade_with(
         .max_frame_size(LIBRARY_MESSAGE_LIMIT)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
-            run(state, principal, sink, stream).await;
+            run(state, principal, session, sink, stream).await;
             drop(permit);
             drop(slot);
         }))

@@ -292,11 +292,13 @@ async fn br_05_one_visitor_gets_one_open_chat() {
         .await;
     let ServerFrame::Queue {
         conversations: queued,
+        total,
     } = queue
     else {
         unreachable!()
     };
     assert_eq!(queued.len(), 1, "the queue shows one entry");
+    assert_eq!(total, 1);
 }
 
 /// BR-17: one visitor flooding is refused with `rate_limited` (never silently dropped),

@@ -43,6 +43,15 @@ pub struct TestTenant {
 
 /// Starts a server on a free port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerOptions {
+        demo_page: true,
+        ..ServerOptions::default()
+    })
+    .await
+}
+
+/// Starts a server on a free port with these options.
+pub async fn spawn_app_with(options: ServerOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("test.sqlite3"), SqliteOptions::default())
         .await
@@ -55,15 +64,7 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let server = Server::start(
-        listener,
-        app.clone(),
-        ServerOptions {
-            demo_page: true,
-            ..ServerOptions::default()
-        },
-    )
-    .expect("server starts");
+    let server = Server::start(listener, app.clone(), options).expect("server starts");
     TestApp {
         base: format!("http://{}", server.local_addr),
         app,

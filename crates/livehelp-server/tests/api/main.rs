@@ -6,6 +6,7 @@ mod cases;
 mod client;
 mod conversation;
 mod frames;
+mod hardening;
 mod helpers;
 mod isolation;
 mod rest;

@@ -107,7 +107,7 @@ async fn queue_snapshots_and_events_stay_within_the_tenant() {
     let queue = operator_b
         .wait_for("queue", |f| matches!(f, ServerFrame::Queue { .. }))
         .await;
-    let ServerFrame::Queue { conversations } = queue else {
+    let ServerFrame::Queue { conversations, .. } = queue else {
         unreachable!()
     };
     assert!(

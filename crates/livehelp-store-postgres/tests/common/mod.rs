@@ -40,9 +40,11 @@ impl TestSchema {
         let server = PgConnectOptions::from_str(&url)
             .unwrap_or_else(|error| panic!("{URL_VARIABLE}={url:?} is not a valid URL: {error}"));
         let name = format!("lh_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect_with(&server).await.unwrap_or_else(|error| {
-            panic!("{URL_VARIABLE} is set but PostgreSQL at {url} does not answer: {error}")
-        });
+        let mut admin = PgConnection::connect_with(&server)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("{URL_VARIABLE} is set but PostgreSQL at {url} does not answer: {error}")
+            });
         admin
             .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
             .await
