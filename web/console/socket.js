@@ -117,6 +117,8 @@ export class OperatorSocket {
       // 1008: a frame was too large. Drop the frame that was in flight first so the
       // reconnect does not resend it forever.
       if (event.code === 1008) this.dropOversized();
+      // 4001: the login session ended (logout elsewhere, revoked, disabled, suspended).
+      if (event.code === 4001) { this.stopped = true; this.cb.onAuthLost(); return; }
       this.scheduleRetry(!gotHello);
     };
     ws.onerror = () => { /* onclose follows */ };

@@ -461,11 +461,17 @@ impl App {
             .iter()
             .map(|origin| normalize_origin(origin))
             .collect::<Result<Vec<_>, _>>()?;
+        let privacy_policy_url = input
+            .privacy_policy_url
+            .as_deref()
+            .map(check_https_url)
+            .transpose()?;
         let site = self
             .create_site(
                 admin.tenant_id,
                 crate::NewSite {
                     allowed_origins: origins,
+                    privacy_policy_url,
                     ..input
                 },
                 now,

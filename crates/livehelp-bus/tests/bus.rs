@@ -54,7 +54,7 @@ fn typing(conversation_id: ConversationId, n: u32) -> BusEvent {
         conversation_id,
         author: MessageAuthor::System,
         author_name: Some(format!("event {n}")),
-        is_typing: n % 2 == 0,
+        is_typing: n.is_multiple_of(2),
     }
 }
 

@@ -31,6 +31,10 @@ use crate::{ApiError, AppState, convert};
 
 /// Frames queued for the writer before the reader waits (back-pressure on slow readers).
 const OUTGOING_CAPACITY: usize = 256;
+/// Close code when an operator's login session ended (logout, revocation, disabling,
+/// suspension): an application code, so clients do not confuse it with 1008 (frame too
+/// large) and can go to the login page instead of reconnecting.
+pub const SESSION_ENDED_CLOSE: u16 = 4001;
 /// How long a closing connection keeps reading for the client's close answer.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
@@ -158,7 +162,7 @@ impl Connection {
                 _ = ping.tick() => {
                     if !self.session_still_valid().await {
                         self.error(ErrorCode::Unauthorized, "your session has ended; log in again", None).await?;
-                        self.send_raw(Outgoing::Close(1008, "session ended")).await?;
+                        self.send_raw(Outgoing::Close(SESSION_ENDED_CLOSE, "session ended")).await?;
                         return Ok(());
                     }
                     if last_heard.elapsed() > ping_every * 3 {

@@ -109,7 +109,7 @@ async fn logging_out_closes_the_operators_open_sockets() {
             .clone()
             .flatten()
             .map(|close| u16::from(close.code)),
-        Some(1008)
+        Some(4001)
     );
 }
 
