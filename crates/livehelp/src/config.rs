@@ -52,6 +52,10 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Simultaneous WebSockets from one client IP.
     pub max_connections_per_ip: u32,
+    /// Messages a visitor may send in a burst before the per-second rate applies.
+    pub visitor_message_burst: u32,
+    /// Messages a visitor may send per second after the burst.
+    pub visitor_messages_per_second: u32,
 }
 
 impl Default for Config {
@@ -69,6 +73,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             max_connections_per_ip: 1_000,
+            visitor_message_burst: 20,
+            visitor_messages_per_second: 2,
         }
     }
 }
@@ -121,6 +127,12 @@ pub struct ConfigArgs {
     /// Simultaneous WebSockets from one client IP.
     #[arg(global = true, long, env = "LIVEHELP_MAX_CONNECTIONS_PER_IP")]
     pub max_connections_per_ip: Option<u32>,
+    /// Messages a visitor may send in a burst (then the per-second rate applies).
+    #[arg(global = true, long, env = "LIVEHELP_VISITOR_MESSAGE_BURST")]
+    pub visitor_message_burst: Option<u32>,
+    /// Messages a visitor may send per second after the burst.
+    #[arg(global = true, long, env = "LIVEHELP_VISITOR_MESSAGES_PER_SECOND")]
+    pub visitor_messages_per_second: Option<u32>,
 }
 
 impl Config {
@@ -175,6 +187,12 @@ impl Config {
         }
         if let Some(max) = args.max_connections_per_ip {
             config.max_connections_per_ip = max;
+        }
+        if let Some(burst) = args.visitor_message_burst {
+            config.visitor_message_burst = burst;
+        }
+        if let Some(rate) = args.visitor_messages_per_second {
+            config.visitor_messages_per_second = rate;
         }
         Ok(config)
     }

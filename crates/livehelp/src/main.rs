@@ -142,6 +142,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tls: config.tls_cert.is_some(),
         rate_limits: livehelp_server::RateLimits {
             websockets_per_ip: config.max_connections_per_ip,
+            visitor_message_burst: config.visitor_message_burst,
+            visitor_messages_per_second: config.visitor_messages_per_second,
             ..livehelp_server::RateLimits::default()
         },
         demo_page: demo,

@@ -33,6 +33,9 @@ fn start(data_dir: &Path) -> Running {
             "127.0.0.1:0",
             "--log-format",
             "json",
+            // The test pipelines 400 messages from one visitor: lift the per-visitor limit.
+            "--visitor-message-burst",
+            "1000",
             "--data-dir",
         ])
         .arg(data_dir)
