@@ -24,7 +24,9 @@ pub use auth::{
     AuthenticatedOperator, IssuedVisitorSession, LOCK_AFTER_FAILURES, LOCK_DURATION, LoginOutcome,
     hash_password, random_token, token_hash,
 };
-pub use chat::{ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, Transcript};
+pub use chat::{
+    ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
+};
 pub use error::AppError;
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 

@@ -29,7 +29,7 @@ pub enum TenantCommand {
         /// Display name of its first site (e.g. its domain).
         #[arg(long)]
         site: String,
-        /// Allowed origin of the site (repeatable), e.g. https://shop.example.com.
+        /// Allowed origin of the site (repeatable), e.g. `https://shop.example.com`.
         #[arg(long = "origin")]
         origins: Vec<String>,
         /// Email of a first admin operator; prints a one-time link to set the password.
