@@ -86,9 +86,7 @@ pub fn check_password_policy(password: &str, email: &str) -> Result<(), AppError
     let first = chars.next();
     if COMMON_PASSWORDS.contains(&lower.as_str())
         || lower == email.to_lowercase()
-        || (!local_part.is_empty()
-            && lower.contains(&local_part)
-            && local_part.len() * 2 >= lower.len())
+        || (local_part.len() >= 3 && lower.replace(&local_part, "").chars().count() < 4)
         || chars.all(|c| Some(c) == first)
     {
         return Err(AppError::WeakPassword(
