@@ -246,7 +246,7 @@ async fn a_busy_client_still_gets_going_away_and_its_acks_at_shutdown() {
         app.shutdown().await;
         app
     });
-    for (i, id) in ids.iter().enumerate().skip(100) {
+    for (i, id) in ids.iter().enumerate().filter(|(i, _)| *i >= 100) {
         // The server may already have closed; keep going like a real busy client would.
         let frame = ClientFrame::SendMessage {
             client_msg_id: *id,
