@@ -228,13 +228,7 @@ impl App {
         let actor = AuditActor::Operator(admin.operator_id);
         let target = format!("operator:{operator_id}");
         if let Some(name) = changes.display_name {
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(AppError::InvalidRequest(
-                    "display name must be 1 to 100 characters".into(),
-                ));
-            }
-            operator.display_name = name;
+            operator.display_name = crate::admin::display_text(&name, 100, "display name")?;
         }
         if let Some(role) = changes.role
             && role != operator.role
@@ -415,8 +409,22 @@ impl App {
         if self.store.fetch_tenant(operator.tenant_id).await?.status != TenantStatus::Active {
             return Ok(false);
         }
+        // A changed role (or a disabled account) ends what this principal may do: the
+        // socket closes and the console logs in again with the new role.
+        let current = self
+            .store
+            .fetch_operator(operator.tenant_id, operator.operator_id)
+            .await?;
+        if current.role != operator.role || current.disabled {
+            return Ok(false);
+        }
         let sessions = self.my_sessions(operator, now).await?;
         Ok(sessions.iter().any(|candidate| candidate.id == session))
+    }
+
+    /// Whether the tenant is active (open visitor sockets close when it is suspended).
+    pub async fn tenant_active(&self, tenant: TenantId) -> Result<bool, AppError> {
+        Ok(self.store.fetch_tenant(tenant).await?.status == TenantStatus::Active)
     }
 
     /// "Log out everywhere": ends every session of the caller, this one included.
@@ -503,13 +511,7 @@ impl App {
             .find(|site| site.id == site_id)
             .ok_or(AppError::NotFound)?;
         if let Some(name) = changes.name {
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 200 {
-                return Err(AppError::InvalidRequest(
-                    "site name must be 1 to 200 characters".into(),
-                ));
-            }
-            site.name = name;
+            site.name = crate::admin::display_text(&name, 200, "site name")?;
         }
         if let Some(origins) = changes.allowed_origins {
             site.allowed_origins = origins

@@ -52,12 +52,7 @@ impl App {
         input: NewTenant,
         now: OffsetDateTime,
     ) -> Result<Tenant, AppError> {
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::InvalidRequest(
-                "tenant name must be 1 to 200 characters".into(),
-            ));
-        }
+        let name = display_text(&input.name, 200, "tenant name")?;
         let tenant = Tenant {
             id: TenantId::new(),
             name: name.to_owned(),
@@ -75,6 +70,7 @@ impl App {
         input: NewSite,
         now: OffsetDateTime,
     ) -> Result<Site, AppError> {
+        let name = display_text(&input.name, 200, "site name")?;
         let key = input
             .key
             .unwrap_or_else(|| crate::random_token()[..24].to_owned());
@@ -87,7 +83,7 @@ impl App {
             id: SiteId::new(),
             tenant_id: tenant,
             key,
-            name: input.name,
+            name,
             allowed_origins: input.allowed_origins,
             privacy_policy_url: input.privacy_policy_url,
             require_tls: false,
@@ -111,12 +107,7 @@ impl App {
                 "password must be at least {MIN_PASSWORD_CHARS} characters"
             )));
         }
-        let display_name = input.display_name.trim().to_owned();
-        if display_name.is_empty() {
-            return Err(AppError::InvalidRequest(
-                "display name must not be empty".into(),
-            ));
-        }
+        let display_name = display_text(&input.display_name, 100, "display name")?;
         let password = input.password;
         let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -147,4 +138,29 @@ impl App {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// A staff-chosen name (operator, site, tenant): trimmed, 1 to `max` characters, no
+/// control characters and no bidirectional overrides or isolates (U+202A–U+202E,
+/// U+2066–U+2069), which could make the name reorder the text around it wherever it is
+/// shown (console, transcripts, the platform's terminal).
+pub(crate) fn display_text(text: &str, max: usize, what: &str) -> Result<String, AppError> {
+    let text = text.trim();
+    let length = text.chars().count();
+    if length == 0 || length > max {
+        return Err(AppError::InvalidRequest(format!(
+            "{what} must be 1 to {max} characters"
+        )));
+    }
+    let forbidden = |c: char| {
+        c.is_control()
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if text.chars().any(forbidden) {
+        return Err(AppError::InvalidRequest(format!(
+            "{what} must not contain control or text-direction characters"
+        )));
+    }
+    Ok(text.to_owned())
 }

@@ -61,6 +61,12 @@ pub async fn get(
                         .clone()
                         .unwrap_or_else(|| "Operator".into()),
                 };
+                // Names are validated on the way in, but old rows and visitor names may
+                // hold anything printable: keep each author on one line.
+                let who: String = who
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
                 // Continuation lines are indented, so a message containing newlines
                 // cannot forge what looks like another entry of the transcript.
                 let body = message

@@ -175,17 +175,21 @@ impl Connection {
         }
     }
 
-    /// For operators: whether their login session still stands. A database hiccup keeps
-    /// the socket open (the next check decides).
+    /// Operators: whether their login session still stands with the same role and an
+    /// enabled account. Visitors: whether their tenant is still active. A database
+    /// hiccup keeps the socket open (the next check decides).
     async fn session_still_valid(&mut self) -> bool {
-        let (Principal::Operator(operator), Some(session)) = (&self.principal, self.session) else {
-            return true;
+        let check = match (&self.principal, self.session) {
+            (Principal::Operator(operator), Some(session)) => {
+                self.app
+                    .operator_session_active(operator, session, time::OffsetDateTime::now_utc())
+                    .await
+            }
+            // A visitor's socket closes when their tenant is suspended.
+            (Principal::Visitor(visitor), _) => self.app.tenant_active(visitor.tenant_id).await,
+            (Principal::Operator(_), None) => return true,
         };
-        match self
-            .app
-            .operator_session_active(operator, session, time::OffsetDateTime::now_utc())
-            .await
-        {
+        match check {
             Ok(active) => active,
             Err(error) => {
                 tracing::warn!(%error, "could not re-check an operator session");

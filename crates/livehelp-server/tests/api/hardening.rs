@@ -289,3 +289,114 @@ async fn login_emails_are_case_insensitive() {
         .expect("request");
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn a_demoted_supervisor_and_a_suspended_tenants_visitor_lose_their_open_sockets() {
+    let app = spawn_app_with(ServerOptions {
+        ping_interval: Duration::from_millis(300),
+        ..ServerOptions::default()
+    })
+    .await;
+    let tenant = app.tenant("acme").await;
+    app.member(
+        tenant.id,
+        "boss@acme.test",
+        "Boss",
+        livehelp_domain::Role::Admin,
+    )
+    .await;
+    app.member(
+        tenant.id,
+        "sue@acme.test",
+        "Sue",
+        livehelp_domain::Role::Supervisor,
+    )
+    .await;
+    let (_, mut sue) = app.operator_client("sue@acme.test").await;
+    let (_, mut visitor) = app.visitor(&tenant.site_key, None).await;
+    let boss = app.login_with_csrf("boss@acme.test").await;
+    let operators: Value = app
+        .send_json(Method::GET, "/api/v1/operators", &boss, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sue_id = operators["operators"]
+        .as_array()
+        .and_then(|all| all.iter().find(|o| o["email"] == "sue@acme.test"))
+        .and_then(|o| o["id"].as_str())
+        .expect("sue")
+        .to_owned();
+    let demoted = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/operators/{sue_id}"),
+            &boss,
+            Some(json!({"role": "operator"})),
+        )
+        .await;
+    assert_eq!(demoted.status(), 200);
+    assert_eq!(sue.error_code(None).await, "unauthorized");
+    while sue.next().await.is_some() {}
+    assert_eq!(
+        sue.closed
+            .clone()
+            .flatten()
+            .map(|close| u16::from(close.code)),
+        Some(4001)
+    );
+
+    app.app
+        .set_tenant_status(
+            tenant.id,
+            livehelp_domain::TenantStatus::Suspended,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("suspend");
+    assert_eq!(visitor.error_code(None).await, "unauthorized");
+    while visitor.next().await.is_some() {}
+    assert!(
+        visitor.closed.is_some(),
+        "the visitor socket closes when the tenant is suspended"
+    );
+}
+
+#[tokio::test]
+async fn staff_chosen_names_refuse_control_and_direction_characters() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    app.member(
+        tenant.id,
+        "boss@acme.test",
+        "Boss",
+        livehelp_domain::Role::Admin,
+    )
+    .await;
+    let boss = app.login_with_csrf("boss@acme.test").await;
+    for name in [
+        "Nina\n[2026-11-29T20:00:00Z] *: paid",
+        "\u{202E}ecnerefer",
+        "ctl\u{7}name",
+        "",
+        &"n".repeat(201),
+    ] {
+        let operator = app
+            .send_json(Method::POST, "/api/v1/operators", &boss, Some(json!({"email": "nina@acme.test", "display_name": name, "role": "operator", "password": PASSWORD})))
+            .await;
+        assert_eq!(operator.status(), 400, "operator name {name:?}");
+        let site = app
+            .send_json(
+                Method::POST,
+                "/api/v1/sites",
+                &boss,
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(site.status(), 400, "site name {name:?}");
+    }
+    let fine = app
+        .send_json(Method::POST, "/api/v1/operators", &boss, Some(json!({"email": "nina@acme.test", "display_name": "Nina Ó'Brien-李", "role": "operator", "password": PASSWORD})))
+        .await;
+    assert_eq!(fine.status(), 201);
+}
