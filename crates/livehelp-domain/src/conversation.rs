@@ -73,6 +73,25 @@ impl EndReason {
             EndReason::VisitorAbandoned => "visitor_abandoned",
         }
     }
+
+    /// The operator who ended the conversation, for `OperatorEnded`.
+    pub fn operator(self) -> Option<OperatorId> {
+        match self {
+            EndReason::OperatorEnded(operator) => Some(operator),
+            EndReason::VisitorEnded | EndReason::VisitorAbandoned => None,
+        }
+    }
+
+    /// Rebuilds a reason from its stable name and the ending operator (required for
+    /// `operator_ended`, ignored otherwise); `None` when they do not fit together.
+    pub fn from_parts(name: &str, operator: Option<OperatorId>) -> Option<Self> {
+        match (name, operator) {
+            ("visitor_ended", _) => Some(EndReason::VisitorEnded),
+            ("visitor_abandoned", _) => Some(EndReason::VisitorAbandoned),
+            ("operator_ended", Some(operator)) => Some(EndReason::OperatorEnded(operator)),
+            _ => None,
+        }
+    }
 }
 
 /// A change of state.
@@ -143,6 +162,23 @@ mod tests {
             ConversationState::Active => 1,
             ConversationState::Ended => 2,
         }
+    }
+
+    #[test]
+    fn end_reasons_round_trip_through_their_parts() {
+        let operator = OperatorId::new();
+        for reason in [
+            EndReason::VisitorEnded,
+            EndReason::VisitorAbandoned,
+            EndReason::OperatorEnded(operator),
+        ] {
+            assert_eq!(
+                EndReason::from_parts(reason.as_str(), reason.operator()),
+                Some(reason)
+            );
+        }
+        assert_eq!(EndReason::from_parts("operator_ended", None), None);
+        assert_eq!(EndReason::from_parts("lost", None), None);
     }
 
     #[test]

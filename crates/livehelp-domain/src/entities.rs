@@ -377,6 +377,27 @@ pub enum MessageAuthor {
 }
 
 impl MessageAuthor {
+    /// The stable name of the author's kind, as stored and sent: `visitor`, `operator`
+    /// or `system`.
+    pub fn kind_str(self) -> &'static str {
+        match self {
+            MessageAuthor::Visitor(_) => "visitor",
+            MessageAuthor::Operator(_) => "operator",
+            MessageAuthor::System => "system",
+        }
+    }
+
+    /// Rebuilds an author from its kind name and id; `None` when they do not fit together
+    /// (an unknown kind, a visitor or operator without id, a system author with one).
+    pub fn from_parts(kind: &str, id: Option<Uuid>) -> Option<Self> {
+        match (kind, id) {
+            ("visitor", Some(id)) => Some(MessageAuthor::Visitor(VisitorId::from_uuid(id))),
+            ("operator", Some(id)) => Some(MessageAuthor::Operator(OperatorId::from_uuid(id))),
+            ("system", None) => Some(MessageAuthor::System),
+            _ => None,
+        }
+    }
+
     /// The author's id as a UUID, `None` for the system.
     pub fn uuid(self) -> Option<Uuid> {
         match self {

@@ -22,13 +22,8 @@ pub fn message(message: &Message) -> MessageDto {
 
 /// An author as sent to clients.
 pub fn author(author: MessageAuthor, name: Option<String>) -> AuthorDto {
-    let kind = match author {
-        MessageAuthor::Visitor(_) => "visitor",
-        MessageAuthor::Operator(_) => "operator",
-        MessageAuthor::System => "system",
-    };
     AuthorDto {
-        kind: kind.to_owned(),
+        kind: author.kind_str().to_owned(),
         id: author.uuid(),
         name,
     }

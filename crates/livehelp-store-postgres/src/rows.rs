@@ -381,17 +381,13 @@ impl TryFrom<ConversationRow> for Conversation {
     type Error = CorruptRow;
 
     fn try_from(row: ConversationRow) -> Result<Self, Self::Error> {
-        let end_reason = match (row.end_reason.as_deref(), row.ended_by_operator_id) {
-            (None, _) => None,
-            (Some("visitor_ended"), _) => Some(EndReason::VisitorEnded),
-            (Some("visitor_abandoned"), _) => Some(EndReason::VisitorAbandoned),
-            (Some("operator_ended"), Some(operator)) => {
-                Some(EndReason::OperatorEnded(OperatorId::from_uuid(operator)))
-            }
-            (Some(other), _) => {
-                return Err(CorruptRow(format!("conversation end_reason {other:?}")));
-            }
-        };
+        let end_reason = row
+            .end_reason
+            .map(|name| {
+                EndReason::from_parts(&name, row.ended_by_operator_id.map(OperatorId::from_uuid))
+                    .ok_or_else(|| CorruptRow(format!("conversation end_reason {name:?}")))
+            })
+            .transpose()?;
         Ok(Conversation {
             id: ConversationId::from_uuid(row.id),
             tenant_id: TenantId::from_uuid(row.tenant_id),
@@ -411,10 +407,7 @@ impl TryFrom<ConversationRow> for Conversation {
 
 /// The operator id stored in `conversations.ended_by_operator_id` for `reason`.
 pub(crate) fn ended_by_operator(reason: EndReason) -> Option<Uuid> {
-    match reason {
-        EndReason::OperatorEnded(operator) => Some(operator.as_uuid()),
-        EndReason::VisitorEnded | EndReason::VisitorAbandoned => None,
-    }
+    reason.operator().map(|operator| operator.as_uuid())
 }
 
 /// A row of `messages`.
@@ -438,16 +431,13 @@ impl TryFrom<MessageRow> for Message {
     type Error = CorruptRow;
 
     fn try_from(row: MessageRow) -> Result<Self, Self::Error> {
-        let author = match (row.author_kind.as_str(), row.author_id) {
-            ("visitor", Some(id)) => MessageAuthor::Visitor(VisitorId::from_uuid(id)),
-            ("operator", Some(id)) => MessageAuthor::Operator(OperatorId::from_uuid(id)),
-            ("system", None) => MessageAuthor::System,
-            (kind, id) => {
-                return Err(CorruptRow(format!(
-                    "message author {kind:?} with id {id:?}"
-                )));
-            }
-        };
+        let author =
+            MessageAuthor::from_parts(&row.author_kind, row.author_id).ok_or_else(|| {
+                CorruptRow(format!(
+                    "message author {:?} with id {:?}",
+                    row.author_kind, row.author_id
+                ))
+            })?;
         let event = row
             .event
             .map(|event| {
@@ -474,11 +464,7 @@ impl TryFrom<MessageRow> for Message {
 
 /// The stored `author_kind` of a message author.
 pub(crate) fn author_kind(author: MessageAuthor) -> &'static str {
-    match author {
-        MessageAuthor::Visitor(_) => "visitor",
-        MessageAuthor::Operator(_) => "operator",
-        MessageAuthor::System => "system",
-    }
+    author.kind_str()
 }
 
 /// The value of `coalesce(author_id, nil)` for `author`: the key the idempotency index
