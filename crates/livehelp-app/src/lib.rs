@@ -10,6 +10,7 @@ mod auth;
 pub mod browser;
 mod chat;
 mod error;
+mod routing;
 mod visitors;
 
 use std::sync::Arc;
