@@ -105,6 +105,8 @@ pub struct OperatorChanges {
     pub role: Option<Role>,
     /// Disable (true) or re-enable (false). Disabling logs the operator out everywhere.
     pub disabled: Option<bool>,
+    /// Own chat limit, 1–100 (`Some(None)`: the tenant's default applies).
+    pub max_chats: Option<Option<u32>>,
 }
 
 /// Changes an admin may make to a site; absent fields stay as they are.
@@ -118,6 +120,9 @@ pub struct SiteChanges {
     pub privacy_policy_url: Option<Option<String>>,
     /// Require TLS for visitors.
     pub require_tls: Option<bool>,
+    /// Department a chat started here joins when the visitor picks none (`Some(None)`:
+    /// the general queue).
+    pub default_department_id: Option<Option<livehelp_domain::DepartmentId>>,
 }
 
 /// A password-reset link just issued: the token appears only here, never stored.
@@ -242,6 +247,9 @@ impl App {
                 now,
             )
             .await?;
+        }
+        if let Some(max_chats) = changes.max_chats {
+            operator.max_chats = crate::routing::check_chat_limit(max_chats)?;
         }
         if let Some(disabled) = changes.disabled
             && disabled != operator.disabled
@@ -525,7 +533,19 @@ impl App {
         if let Some(require_tls) = changes.require_tls {
             site.require_tls = require_tls;
         }
-        self.store.update_site(admin.tenant_id, &site).await?;
+        if let Some(department) = changes.default_department_id {
+            site.default_department_id = department;
+        }
+        self.store
+            .update_site(admin.tenant_id, &site)
+            .await
+            .map_err(|error| match error {
+                // The site was found above: the department is not this tenant's.
+                livehelp_store::StoreError::NotFound => {
+                    AppError::InvalidRequest("unknown department".into())
+                }
+                other => other.into(),
+            })?;
         self.audit(
             admin.tenant_id,
             AuditActor::Operator(admin.operator_id),

@@ -87,6 +87,7 @@ impl App {
             allowed_origins: input.allowed_origins,
             privacy_policy_url: input.privacy_policy_url,
             require_tls: false,
+            default_department_id: None,
             created_at: now,
         };
         self.store.insert_site(tenant, &site).await?;
@@ -123,6 +124,7 @@ impl App {
             status: livehelp_domain::OperatorStatus::Online,
             failed_logins: 0,
             locked_until: None,
+            max_chats: None,
             created_at: now,
         };
         self.store.insert_operator(tenant, &operator).await?;

@@ -7,8 +7,9 @@
 
 use livehelp_bus::{BusEvent, Topic};
 use livehelp_domain::{
-    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor, MessageId,
-    MessageKind, MessageText, NewMessage, SystemEvent, Visitor, conversation::visitor_end_reason,
+    Conversation, ConversationId, ConversationState, DepartmentId, EndReason, Message,
+    MessageAuthor, MessageId, MessageKind, MessageText, NewMessage, SystemEvent, Visitor,
+    conversation::visitor_end_reason,
 };
 use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError};
 use time::OffsetDateTime;
@@ -60,12 +61,37 @@ pub struct Transcript {
 impl App {
     /// Visitor asks for a chat. Opens a queued conversation, or returns their open one
     /// (one open conversation per visitor, also under concurrent requests: case BR-05).
+    /// It waits in `department`'s queue (one of the tenant's, else `InvalidRequest`), or
+    /// the site's default department's, or the general queue; automatic queues are
+    /// dispatched at once.
     pub async fn start_chat(
         &self,
         visitor: &VisitorPrincipal,
         client_msg_id: Uuid,
+        department: Option<DepartmentId>,
         now: OffsetDateTime,
     ) -> Result<Appended, AppError> {
+        let department_id = match department {
+            Some(department) => {
+                let known = self
+                    .store
+                    .list_departments(visitor.tenant_id)
+                    .await?
+                    .iter()
+                    .any(|found| found.id == department);
+                if !known {
+                    return Err(AppError::InvalidRequest("unknown department".into()));
+                }
+                Some(department)
+            }
+            None => self
+                .store
+                .list_sites(visitor.tenant_id)
+                .await?
+                .into_iter()
+                .find(|site| site.id == visitor.site_id)
+                .and_then(|site| site.default_department_id),
+        };
         let conversation_id = ConversationId::new();
         let message = NewMessage {
             id: MessageId::new(),
@@ -81,8 +107,12 @@ impl App {
         let effect = AppendEffect::Open {
             site_id: visitor.site_id,
             visitor_id: visitor.visitor_id,
+            department_id,
         };
         let appended = self.append(visitor.tenant_id, message, effect).await?;
+        if !appended.duplicate {
+            self.request_dispatch(visitor.tenant_id);
+        }
         Ok(appended)
     }
 
@@ -125,13 +155,23 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        self.append(
-            principal.tenant_id(),
-            message,
-            AppendEffect::Message { operator },
-        )
-        .await
-        .map_err(|error| owner_error(error, operator.is_some()))
+        let tenant = principal.tenant_id();
+        let result = self
+            .append(tenant, message.clone(), AppendEffect::Message { operator })
+            .await
+            .map_err(|error| owner_error(error, operator.is_some()));
+        match (result, operator) {
+            // Not the owner: an operator who joined the conversation (barge) may write.
+            (Err(AppError::NotAssignedToYou(ConversationState::Active)), Some(operator)) => self
+                .append(
+                    tenant,
+                    message,
+                    AppendEffect::ParticipantMessage { operator },
+                )
+                .await
+                .map_err(|error| owner_error(error, true)),
+            (result, _) => result,
+        }
     }
 
     /// An operator takes a queued conversation of their tenant. Exactly one of several
@@ -199,13 +239,19 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
-        self.append(
-            principal.tenant_id(),
-            message,
-            AppendEffect::End { reason, operator },
-        )
-        .await
-        .map_err(|error| owner_error(error, operator.is_some()))
+        let appended = self
+            .append(
+                principal.tenant_id(),
+                message,
+                AppendEffect::End { reason, operator },
+            )
+            .await
+            .map_err(|error| owner_error(error, operator.is_some()))?;
+        if !appended.duplicate {
+            // An operator's capacity was freed (or a queue shortened).
+            self.request_dispatch(principal.tenant_id());
+        }
+        Ok(appended)
     }
 
     /// Relays a typing indicator to the conversation's other party. Never stored.
@@ -279,17 +325,19 @@ impl App {
     }
 
     /// Records that a supervisor or admin started watching a conversation they do not
-    /// own (M8). Nothing is recorded for one's own or a queued conversation.
+    /// own (M8), and tells the owner when the tenant shows monitoring. Nothing is
+    /// recorded for one's own or a queued conversation. Returns whether it counted as
+    /// monitoring (the caller then calls [`App::stop_monitoring`] when it stops).
     pub async fn record_monitoring(
         &self,
         operator: &OperatorPrincipal,
         conversation: &Conversation,
         now: OffsetDateTime,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
         if conversation.operator_id == Some(operator.operator_id)
             || conversation.state == ConversationState::Queued
         {
-            return Ok(());
+            return Ok(false);
         }
         self.audit(
             operator.tenant_id,
@@ -298,7 +346,52 @@ impl App {
             format!("conversation:{}", conversation.id),
             now,
         )
-        .await
+        .await?;
+        self.announce_monitoring(operator, conversation, true)
+            .await?;
+        Ok(true)
+    }
+
+    /// The supervisor stopped watching (their socket closed): tells the owner when the
+    /// tenant shows monitoring.
+    pub async fn stop_monitoring(
+        &self,
+        operator: &OperatorPrincipal,
+        conversation: &Conversation,
+    ) -> Result<(), AppError> {
+        self.announce_monitoring(operator, conversation, false)
+            .await
+    }
+
+    async fn announce_monitoring(
+        &self,
+        operator: &OperatorPrincipal,
+        conversation: &Conversation,
+        watching: bool,
+    ) -> Result<(), AppError> {
+        let Some(owner) = conversation.operator_id else {
+            return Ok(());
+        };
+        if !self
+            .store
+            .fetch_routing_settings(operator.tenant_id)
+            .await?
+            .show_monitoring
+        {
+            return Ok(());
+        }
+        self.bus
+            .publish(
+                Topic::Operator(operator.tenant_id, owner),
+                BusEvent::Monitoring {
+                    conversation_id: conversation.id,
+                    supervisor_id: operator.operator_id,
+                    supervisor_name: operator.display_name.clone(),
+                    watching,
+                },
+            )
+            .await;
+        Ok(())
     }
 
     /// Messages with `seq > after_seq` that `principal` may see, in order, one page of at
@@ -385,6 +478,29 @@ impl App {
             conversation,
             messages,
         })
+    }
+
+    /// Every message of the visitor's own conversation that the visitor may see (never
+    /// whispers), in order: their transcript download.
+    pub async fn visitor_transcript(
+        &self,
+        visitor: &VisitorPrincipal,
+        conversation_id: ConversationId,
+    ) -> Result<Vec<Message>, AppError> {
+        self.visitor_conversation(visitor, conversation_id).await?;
+        let principal = Principal::Visitor(visitor.clone());
+        let mut messages = Vec::new();
+        let mut after_seq = 0;
+        loop {
+            let page = self
+                .messages_after(&principal, conversation_id, after_seq)
+                .await?;
+            messages.extend(page.messages);
+            after_seq = page.scanned_to;
+            if !page.more {
+                return Ok(messages);
+            }
+        }
     }
 
     /// The tenant's conversations, newest first, at most `limit` (capped at
@@ -486,7 +602,7 @@ impl App {
         })
     }
 
-    async fn views(
+    pub(crate) async fn views(
         &self,
         conversations: Vec<Conversation>,
     ) -> Result<Vec<ConversationView>, AppError> {
@@ -497,7 +613,7 @@ impl App {
         Ok(views)
     }
 
-    async fn fetch_conversation(
+    pub(crate) async fn fetch_conversation(
         &self,
         tenant: livehelp_domain::TenantId,
         id: ConversationId,
@@ -508,7 +624,7 @@ impl App {
             .map_err(not_found_is_conversation)
     }
 
-    async fn visitor_conversation(
+    pub(crate) async fn visitor_conversation(
         &self,
         visitor: &VisitorPrincipal,
         id: ConversationId,
@@ -522,7 +638,7 @@ impl App {
 
     /// Appends, then publishes the message and any state change. A duplicate (a retried
     /// `client_msg_id`) publishes nothing: everyone saw it the first time.
-    async fn append(
+    pub(crate) async fn append(
         &self,
         tenant: livehelp_domain::TenantId,
         message: NewMessage,

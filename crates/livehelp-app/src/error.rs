@@ -53,6 +53,12 @@ pub enum AppError {
     /// Something exists already (e.g. an operator email).
     #[error("already exists: {0}")]
     Conflict(&'static str),
+    /// The operator already holds as many chats as their limit allows.
+    #[error("you already have as many chats as your limit allows; end one first")]
+    ChatLimitReached,
+    /// The transfer target cannot take the chat now.
+    #[error("that operator is not available (away, offline, disabled or at their chat limit)")]
+    OperatorUnavailable,
     /// Too many attempts (rate limit or account lock-out); retry after this many seconds.
     #[error("too many attempts; retry in {retry_after_seconds} s")]
     RateLimited {
@@ -80,6 +86,9 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict {
+                constraint: "operator_chat_limit",
+            } => AppError::ChatLimitReached,
             StoreError::Conflict { constraint } => AppError::Conflict(constraint),
             StoreError::WrongState { current } => match current.state {
                 ConversationState::Ended => AppError::ConversationEnded,

@@ -29,6 +29,11 @@ pub use chat::{
     ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
 };
 pub use error::AppError;
+pub use routing::{
+    BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,
+    OperatorOverview, Overview, QueueStatus, RoutingOptions, TransferTarget, check_chat_limit,
+    estimate_wait,
+};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.
@@ -38,6 +43,7 @@ pub struct App {
     bus: Arc<dyn Bus>,
     options: AppOptions,
     user_agents: Arc<browser::UserAgentParser>,
+    router: Arc<routing::RouterState>,
 }
 
 /// Tunables of the use cases.
@@ -45,12 +51,15 @@ pub struct App {
 pub struct AppOptions {
     /// How long an operator login lasts, in seconds (default 12 hours: one long shift).
     pub operator_session_seconds: i64,
+    /// Grace period, unanswered-chat rule and sweep interval of routing.
+    pub routing: RoutingOptions,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         Self {
             operator_session_seconds: 12 * 3600,
+            routing: RoutingOptions::default(),
         }
     }
 }
@@ -110,6 +119,7 @@ impl App {
             bus,
             options,
             user_agents: Arc::default(),
+            router: Arc::default(),
         }
     }
 

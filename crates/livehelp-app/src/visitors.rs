@@ -64,6 +64,8 @@ pub struct WidgetConfig {
     pub tenant_name: String,
     /// False when the tenant is suspended: the widget shows "chat unavailable".
     pub available: bool,
+    /// The departments a visitor may choose from (id, name), by name.
+    pub departments: Vec<(livehelp_domain::DepartmentId, String)>,
 }
 
 /// A visitor's view of their own session.
@@ -101,7 +103,15 @@ impl App {
             .await?
             .ok_or(AppError::SiteNotFound)?;
         let tenant = self.store.fetch_tenant(site.tenant_id).await?;
+        let departments = self
+            .store
+            .list_departments(site.tenant_id)
+            .await?
+            .into_iter()
+            .map(|department| (department.id, department.name))
+            .collect();
         Ok(WidgetConfig {
+            departments,
             available: tenant.status == TenantStatus::Active,
             tenant_name: tenant.name,
             site,

@@ -68,6 +68,18 @@ pub enum BusEvent {
     },
     /// A conversation changed state; carries it as it is now.
     Conversation(Conversation),
+    /// A supervisor started or stopped monitoring a conversation (published to its
+    /// owner's operator topic when the tenant shows monitoring).
+    Monitoring {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who watches.
+        supervisor_id: OperatorId,
+        /// Their display name.
+        supervisor_name: String,
+        /// Started (true) or stopped (false).
+        watching: bool,
+    },
 }
 
 /// One item of a subscription.

@@ -5,8 +5,9 @@
 //! epoch plus nanoseconds, so they arrive exactly as sent.
 
 use livehelp_domain::{
-    Conversation, ConversationId, ConversationState, EndReason, Message, MessageAuthor, MessageId,
-    MessageKind, OperatorId, SiteId, SystemEvent, TenantId, Timestamp, VisitorId,
+    Conversation, ConversationId, ConversationState, DepartmentId, EndReason, Message,
+    MessageAuthor, MessageId, MessageKind, OperatorId, SiteId, SystemEvent, TenantId, Timestamp,
+    VisitorId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -39,6 +40,12 @@ enum EventDto {
     },
     Conversation {
         conversation: ConversationDto,
+    },
+    Monitoring {
+        conversation_id: Uuid,
+        supervisor_id: Uuid,
+        supervisor_name: String,
+        watching: bool,
     },
 }
 
@@ -77,6 +84,8 @@ struct ConversationDto {
     ended_at: Option<WireInstant>,
     end_reason: Option<String>,
     ended_by: Option<Uuid>,
+    #[serde(default)]
+    department_id: Option<Uuid>,
 }
 
 /// One node's presence announcement: who is connected to it, valid for `ttl_ms`.
@@ -125,6 +134,17 @@ pub(crate) fn encode_event(event: &BusEvent) -> Vec<u8> {
         BusEvent::Conversation(conversation) => EventDto::Conversation {
             conversation: conversation_dto(conversation),
         },
+        BusEvent::Monitoring {
+            conversation_id,
+            supervisor_id,
+            supervisor_name,
+            watching,
+        } => EventDto::Monitoring {
+            conversation_id: conversation_id.as_uuid(),
+            supervisor_id: supervisor_id.as_uuid(),
+            supervisor_name: supervisor_name.clone(),
+            watching: *watching,
+        },
     };
     // Plain data (strings, numbers, uuids): serialising cannot fail.
     serde_json::to_vec(&dto).unwrap_or_default()
@@ -150,6 +170,17 @@ pub(crate) fn decode_event(payload: &[u8]) -> Result<BusEvent, WireError> {
         EventDto::Conversation { conversation } => {
             BusEvent::Conversation(conversation_from(conversation)?)
         }
+        EventDto::Monitoring {
+            conversation_id,
+            supervisor_id,
+            supervisor_name,
+            watching,
+        } => BusEvent::Monitoring {
+            conversation_id: ConversationId::from_uuid(conversation_id),
+            supervisor_id: OperatorId::from_uuid(supervisor_id),
+            supervisor_name,
+            watching,
+        },
     })
 }
 
@@ -256,6 +287,7 @@ fn conversation_dto(conversation: &Conversation) -> ConversationDto {
             .end_reason
             .map(|reason| reason.as_str().to_owned()),
         ended_by,
+        department_id: conversation.department_id.map(|id| id.as_uuid()),
     }
 }
 
@@ -282,6 +314,7 @@ fn conversation_from(dto: ConversationDto) -> Result<Conversation, WireError> {
         accepted_at: dto.accepted_at.map(instant).transpose()?,
         ended_at: dto.ended_at.map(instant).transpose()?,
         end_reason,
+        department_id: dto.department_id.map(DepartmentId::from_uuid),
     })
 }
 
@@ -307,6 +340,7 @@ mod tests {
             accepted_at: Some(now),
             ended_at: end_reason.map(|_| now),
             end_reason,
+            department_id: Some(DepartmentId::new()),
         }
     }
 
@@ -343,6 +377,12 @@ mod tests {
             BusEvent::Conversation(conversation(None)),
             BusEvent::Conversation(conversation(Some(EndReason::OperatorEnded(operator)))),
             BusEvent::Conversation(conversation(Some(EndReason::VisitorAbandoned))),
+            BusEvent::Monitoring {
+                conversation_id: ConversationId::new(),
+                supervisor_id: operator,
+                supervisor_name: "Ana".to_owned(),
+                watching: true,
+            },
         ];
         for event in events {
             let decoded = decode_event(&encode_event(&event)).expect("decodes");

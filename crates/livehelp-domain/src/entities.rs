@@ -53,6 +53,8 @@ pub struct Site {
     pub privacy_policy_url: Option<String>,
     /// Refuse visitor sessions and sockets that do not arrive over TLS (M10).
     pub require_tls: bool,
+    /// Department a chat started on this site joins when the visitor picks none.
+    pub default_department_id: Option<crate::DepartmentId>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -124,6 +126,9 @@ pub struct Operator {
     pub failed_logins: u32,
     /// Logins are refused until this instant after too many failures.
     pub locked_until: Option<Timestamp>,
+    /// Most chats this operator holds at once; `None` means the tenant's default
+    /// ([`crate::RoutingSettings::max_chats_per_operator`]).
+    pub max_chats: Option<u32>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -322,6 +327,9 @@ pub struct Conversation {
     pub ended_at: Option<Timestamp>,
     /// Who ended it and why.
     pub end_reason: Option<EndReason>,
+    /// The department whose queue it waits in (and whose routing mode assigns it);
+    /// `None` is the tenant's general queue.
+    pub department_id: Option<crate::DepartmentId>,
 }
 
 /// What kind of entry a message is.

@@ -91,6 +91,10 @@ id_type!(
     /// One audit log entry.
     AuditEntryId
 );
+id_type!(
+    /// One department of a tenant (sales, support, ...).
+    DepartmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 pub mod conversation;
 pub mod entities;
 pub mod ids;
+pub mod routing;
 pub mod text;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
@@ -16,9 +17,10 @@ pub use entities::{
     Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
 pub use ids::{
-    AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, SessionId, SiteId,
-    TenantId, VisitorId, VisitorSessionId,
+    AuditEntryId, ConversationId, DepartmentId, MessageId, OperatorId, PlatformAdminId, SessionId,
+    SiteId, TenantId, VisitorId, VisitorSessionId,
 };
+pub use routing::{Department, OperatorLoad, RoutingMode, RoutingSettings};
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
 
 /// A UTC instant. Stored and sent with microsecond precision or better.

@@ -29,6 +29,12 @@ pub enum ErrorCode {
     NotAssignedToYou,
     /// The conversation has ended.
     ConversationEnded,
+    /// The operator already holds as many chats as their limit allows.
+    ChatLimitReached,
+    /// The operator to transfer to is not available (away, offline or disabled).
+    OperatorUnavailable,
+    /// The tenant already has a department with this name.
+    DepartmentNameTaken,
     /// This `client_msg_id` was already used for a different request.
     ClientMsgIdReused,
     /// The frame is not allowed for this kind of client (e.g. a visitor sending `accept`).
@@ -67,7 +73,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -80,6 +86,9 @@ impl ErrorCode {
         ErrorCode::AlreadyAssigned,
         ErrorCode::NotAssignedToYou,
         ErrorCode::ConversationEnded,
+        ErrorCode::ChatLimitReached,
+        ErrorCode::OperatorUnavailable,
+        ErrorCode::DepartmentNameTaken,
         ErrorCode::ClientMsgIdReused,
         ErrorCode::Forbidden,
         ErrorCode::Unauthorized,
@@ -114,6 +123,9 @@ impl ErrorCode {
             ErrorCode::AlreadyAssigned => "already_assigned",
             ErrorCode::NotAssignedToYou => "not_assigned_to_you",
             ErrorCode::ConversationEnded => "conversation_ended",
+            ErrorCode::ChatLimitReached => "chat_limit_reached",
+            ErrorCode::OperatorUnavailable => "operator_unavailable",
+            ErrorCode::DepartmentNameTaken => "department_name_taken",
             ErrorCode::ClientMsgIdReused => "client_msg_id_reused",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unauthorized => "unauthorized",
@@ -149,6 +161,9 @@ impl ErrorCode {
             ErrorCode::AlreadyAssigned
             | ErrorCode::NotAssignedToYou
             | ErrorCode::ConversationEnded
+            | ErrorCode::ChatLimitReached
+            | ErrorCode::OperatorUnavailable
+            | ErrorCode::DepartmentNameTaken
             | ErrorCode::ClientMsgIdReused => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::MethodNotAllowed => 405,

@@ -18,6 +18,10 @@ pub enum ClientFrame {
     StartChat {
         /// Idempotency key (UUID) chosen by the client.
         client_msg_id: Uuid,
+        /// The department the visitor chose (one of the site's `departments` in
+        /// widget-config); absent: the site's default department, else the general queue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        department_id: Option<Uuid>,
     },
     /// Visitor or operator: send a message.
     SendMessage {
@@ -71,6 +75,45 @@ pub enum ClientFrame {
         /// `online` or `away`.
         status: String,
     },
+    /// Operator: a message only operators see (never the visitor), marked internal in the
+    /// transcript. The owner, an operator who joined, or a supervisor/admin of the tenant.
+    Whisper {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// A queued or active conversation.
+        conversation_id: Uuid,
+        /// 1–4,000 characters.
+        text: String,
+    },
+    /// Operator: hand an active conversation to another operator (`to_operator_id`, who
+    /// must be available and under their chat limit) or back to a department's queue
+    /// (`to_department_id`); exactly one of the two. The owner, or a supervisor/admin.
+    /// `note` is whispered to operators only.
+    Transfer {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// An active conversation.
+        conversation_id: Uuid,
+        /// The new owner.
+        #[serde(default)]
+        to_operator_id: Option<Uuid>,
+        /// The department whose queue it joins.
+        #[serde(default)]
+        to_department_id: Option<Uuid>,
+        /// Shown to operators only.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Supervisor or admin: enter an active conversation visibly: `join` (write beside the
+    /// owner) or `take_over` (become the owner).
+    Barge {
+        /// Idempotency key.
+        client_msg_id: Uuid,
+        /// An active conversation.
+        conversation_id: Uuid,
+        /// `join` or `take_over`.
+        mode: String,
+    },
 }
 
 /// Why a client frame could not be parsed.
@@ -84,7 +127,7 @@ pub struct FrameError {
 
 impl ClientFrame {
     /// The frame type names this server understands.
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 12] = [
         "start_chat",
         "send_message",
         "typing",
@@ -94,6 +137,9 @@ impl ClientFrame {
         "ping",
         "page_view",
         "set_status",
+        "whisper",
+        "transfer",
+        "barge",
     ];
 
     /// Parses one text frame.
@@ -127,10 +173,13 @@ impl ClientFrame {
     /// The client's idempotency key, for frames that carry one.
     pub fn client_msg_id(&self) -> Option<Uuid> {
         match self {
-            ClientFrame::StartChat { client_msg_id }
+            ClientFrame::StartChat { client_msg_id, .. }
             | ClientFrame::SendMessage { client_msg_id, .. }
             | ClientFrame::Accept { client_msg_id, .. }
-            | ClientFrame::EndChat { client_msg_id, .. } => Some(*client_msg_id),
+            | ClientFrame::EndChat { client_msg_id, .. }
+            | ClientFrame::Whisper { client_msg_id, .. }
+            | ClientFrame::Transfer { client_msg_id, .. }
+            | ClientFrame::Barge { client_msg_id, .. } => Some(*client_msg_id),
             _ => None,
         }
     }
@@ -151,6 +200,15 @@ impl ClientFrame {
                 conversation_id, ..
             }
             | ClientFrame::Resume {
+                conversation_id, ..
+            }
+            | ClientFrame::Whisper {
+                conversation_id, ..
+            }
+            | ClientFrame::Transfer {
+                conversation_id, ..
+            }
+            | ClientFrame::Barge {
                 conversation_id, ..
             } => Some(*conversation_id),
             _ => None,
@@ -231,6 +289,9 @@ pub struct ConversationDto {
     pub ended_at: Option<OffsetDateTime>,
     /// Why it ended: `visitor_ended`, `operator_ended`, `visitor_abandoned`.
     pub end_reason: Option<String>,
+    /// The department whose queue it is in; absent for the general queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<Uuid>,
 }
 
 /// A frame from the server.
@@ -318,6 +379,27 @@ pub enum ServerFrame {
         /// `online` or `away`.
         status: String,
     },
+    /// Visitor: where their queued conversation stands. Sent when it is queued (after
+    /// `start_chat` or `resume`, and again whenever the queue moves); not sent once an
+    /// operator has it.
+    QueuePosition {
+        /// The visitor's conversation.
+        conversation_id: Uuid,
+        /// 1 = next to be served.
+        position: u64,
+        /// Estimated wait in whole seconds, from the queue's recent assignment rate.
+        estimated_wait_seconds: u64,
+    },
+    /// Owning operator (when the tenant shows monitoring): a supervisor started or
+    /// stopped watching their conversation.
+    Monitoring {
+        /// The conversation.
+        conversation_id: Uuid,
+        /// Who watches.
+        supervisor: ParticipantDto,
+        /// Started (true) or stopped (false).
+        watching: bool,
+    },
 }
 
 impl<'de> Deserialize<'de> for ErrorCode {
@@ -332,7 +414,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 
 impl ServerFrame {
     /// The frame type names the server sends, for documentation checks.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 12] = [
         "hello",
         "ack",
         "message",
@@ -343,6 +425,8 @@ impl ServerFrame {
         "error",
         "pong",
         "status",
+        "queue_position",
+        "monitoring",
     ];
 
     /// Encodes the frame as JSON text.
@@ -394,7 +478,10 @@ mod tests {
     fn every_type_name_parses() {
         let id = Uuid::nil();
         let frames = [
-            ClientFrame::StartChat { client_msg_id: id },
+            ClientFrame::StartChat {
+                client_msg_id: id,
+                department_id: None,
+            },
             ClientFrame::SendMessage {
                 client_msg_id: id,
                 conversation_id: id,
@@ -423,6 +510,23 @@ mod tests {
             },
             ClientFrame::SetStatus {
                 status: "away".into(),
+            },
+            ClientFrame::Whisper {
+                client_msg_id: id,
+                conversation_id: id,
+                text: "x".into(),
+            },
+            ClientFrame::Transfer {
+                client_msg_id: id,
+                conversation_id: id,
+                to_operator_id: Some(id),
+                to_department_id: None,
+                note: None,
+            },
+            ClientFrame::Barge {
+                client_msg_id: id,
+                conversation_id: id,
+                mode: "join".into(),
             },
         ];
         assert_eq!(
@@ -459,6 +563,7 @@ mod tests {
             accepted_at: None,
             ended_at: None,
             end_reason: None,
+            department_id: None,
         };
         let message = MessageDto {
             id,
@@ -512,6 +617,16 @@ mod tests {
             ServerFrame::Status {
                 status: "online".into(),
             },
+            ServerFrame::QueuePosition {
+                conversation_id: id,
+                position: 1,
+                estimated_wait_seconds: 30,
+            },
+            ServerFrame::Monitoring {
+                conversation_id: id,
+                supervisor: ParticipantDto { id, name: None },
+                watching: true,
+            },
         ];
         for frame in &frames {
             match frame {
@@ -524,7 +639,9 @@ mod tests {
                 | ServerFrame::Resumed { .. }
                 | ServerFrame::Error { .. }
                 | ServerFrame::Pong {}
-                | ServerFrame::Status { .. } => {}
+                | ServerFrame::Status { .. }
+                | ServerFrame::QueuePosition { .. }
+                | ServerFrame::Monitoring { .. } => {}
             }
         }
         let names: Vec<String> = frames

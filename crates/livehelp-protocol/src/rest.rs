@@ -92,6 +92,112 @@ pub struct WidgetConfigResponse {
     pub privacy_policy_url: Option<String>,
     /// False when the service is suspended: the widget shows "chat unavailable".
     pub available: bool,
+    /// Departments the visitor may choose from when starting a chat, by name.
+    #[serde(default)]
+    pub departments: Vec<DepartmentChoiceDto>,
+}
+
+/// A department as a visitor may choose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentChoiceDto {
+    /// Id, for `start_chat`'s `department_id`.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+}
+
+/// A department as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentDto {
+    /// Id.
+    pub id: Uuid,
+    /// Display name, unique within the tenant.
+    pub name: String,
+    /// `manual`, `least_busy` or `round_robin`.
+    pub routing: String,
+    /// Member operators.
+    pub operator_ids: Vec<Uuid>,
+    /// Creation time, RFC 3339 UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// `GET /api/v1/departments` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentListResponse {
+    /// By name.
+    pub departments: Vec<DepartmentDto>,
+}
+
+/// `POST /api/v1/departments` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentRequest {
+    /// 1–80 characters.
+    pub name: String,
+    /// `manual` (default), `least_busy` or `round_robin`.
+    #[serde(default)]
+    pub routing: Option<String>,
+    /// Member operators of the tenant.
+    #[serde(default)]
+    pub operator_ids: Vec<Uuid>,
+}
+
+/// `PATCH /api/v1/departments/{id}` body; absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDepartmentRequest {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New mode.
+    #[serde(default)]
+    pub routing: Option<String>,
+    /// New members (replaces the list).
+    #[serde(default)]
+    pub operator_ids: Option<Vec<Uuid>>,
+}
+
+/// `GET`/`PATCH /api/v1/routing-settings` body and answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettingsDto {
+    /// Mode of the general queue: `manual`, `least_busy` or `round_robin`.
+    pub routing: String,
+    /// Default chat limit per operator, 1–100, or `null` for none.
+    pub max_chats_per_operator: Option<u32>,
+    /// Whether operators see who monitors their chats.
+    pub show_monitoring: bool,
+}
+
+/// One operator in the supervisor overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewOperatorDto {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub display_name: String,
+    /// `admin`, `supervisor` or `operator`.
+    pub role: String,
+    /// Chosen availability, `online` or `away`.
+    pub status: String,
+    /// Whether any connection of theirs is open now.
+    pub connected: bool,
+    /// Active chats now.
+    pub active_chats: u32,
+    /// Chat limit in force, `null` for none.
+    pub chat_limit: Option<u32>,
+}
+
+/// `GET /api/v1/supervisor/overview` answer: the tenant's live state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewResponse {
+    /// Open conversations (queued and active), oldest first, at most 200.
+    pub conversations: Vec<crate::ConversationDto>,
+    /// Enabled operators, oldest account first.
+    pub operators: Vec<OverviewOperatorDto>,
+    /// Departments by name.
+    pub departments: Vec<DepartmentDto>,
 }
 
 /// `GET /api/v1/visitor-session` answer: the visitor's own session.
@@ -219,6 +325,9 @@ pub struct OperatorDto {
     /// Set while locked out after failed logins, RFC 3339 UTC.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub locked_until: Option<time::OffsetDateTime>,
+    /// Own chat limit; `null`: the tenant's default.
+    #[serde(default)]
+    pub max_chats: Option<u32>,
     /// Creation time, RFC 3339 UTC.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
@@ -258,6 +367,9 @@ pub struct UpdateOperatorRequest {
     /// Disable or re-enable (disabling ends every session).
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// Own chat limit 1–100; `null` returns to the tenant's default.
+    #[serde(default, deserialize_with = "double_option")]
+    pub max_chats: Option<Option<u32>>,
 }
 
 /// `POST /api/v1/operators/{id}/password-reset` answer.
@@ -287,6 +399,9 @@ pub struct SiteDto {
     pub privacy_policy_url: Option<String>,
     /// Visitors must connect over TLS.
     pub require_tls: bool,
+    /// Department a chat started here joins when the visitor picks none.
+    #[serde(default)]
+    pub default_department_id: Option<Uuid>,
     /// Creation time, RFC 3339 UTC.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
@@ -332,12 +447,16 @@ pub struct UpdateSiteRequest {
     /// Require TLS.
     #[serde(default)]
     pub require_tls: Option<bool>,
+    /// Default department; `null` for the general queue.
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_department_id: Option<Option<Uuid>>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(
+/// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
+fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(deserializer).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// One audit log entry.

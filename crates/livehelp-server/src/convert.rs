@@ -49,5 +49,6 @@ pub fn conversation(view: &ConversationView) -> ConversationDto {
         end_reason: conversation
             .end_reason
             .map(|reason| reason.as_str().to_owned()),
+        department_id: conversation.department_id.map(|id| id.as_uuid()),
     }
 }

@@ -62,6 +62,8 @@ impl From<AppError> for ApiError {
             AppError::NotAssignedToYou(_) => ErrorCode::NotAssignedToYou,
             AppError::ConversationEnded => ErrorCode::ConversationEnded,
             AppError::ClientMsgIdReused => ErrorCode::ClientMsgIdReused,
+            AppError::ChatLimitReached => ErrorCode::ChatLimitReached,
+            AppError::OperatorUnavailable => ErrorCode::OperatorUnavailable,
             // A conflict on a unique constraint in a request a client made.
             AppError::Conflict(_) => ErrorCode::InvalidRequest,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,

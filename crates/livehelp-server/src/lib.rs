@@ -102,7 +102,8 @@ pub fn router(state: AppState) -> Router {
 fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
-        audit, auth, conversations, health, operators, sites, transcripts, visitor_sessions, widget,
+        audit, auth, conversations, health, operators, routing, sites, transcripts,
+        visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -132,7 +133,55 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             Method::GET,
             "/api/v1/visitor-session",
             Visitor,
-            get(widget::visitor_self).layer(cors),
+            get(widget::visitor_self).layer(cors.clone()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/visitor/conversations/{id}/transcript",
+            Visitor,
+            get(transcripts::visitor).layer(cors),
+        ),
+        (
+            Method::GET,
+            "/api/v1/departments",
+            Operator,
+            get(routing::list),
+        ),
+        (
+            Method::POST,
+            "/api/v1/departments",
+            Admin,
+            post(routing::create),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/departments/{id}",
+            Admin,
+            patch(routing::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/departments/{id}",
+            Admin,
+            delete(routing::delete),
+        ),
+        (
+            Method::GET,
+            "/api/v1/routing-settings",
+            Operator,
+            get(routing::settings),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/routing-settings",
+            Admin,
+            patch(routing::update_settings),
+        ),
+        (
+            Method::GET,
+            "/api/v1/supervisor/overview",
+            Operator,
+            get(routing::overview),
         ),
         (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
         (
@@ -375,6 +424,8 @@ impl Server {
                 }
             }
         });
+        // Routing's sweeper: orphaned and unanswered chats, automatic queues.
+        tokio::spawn(app.clone().run_router(signal.clone()));
         let task = tokio::spawn(serve(listener, state, wait_for(signal), tls));
         Ok(Server {
             local_addr,

@@ -25,7 +25,7 @@ use crate::error::store_error;
 use crate::rows::{
     AuditRow, OperatorRow, OperatorSessionRow, PasswordResetRow, PlatformAdminRow, SiteRow,
     TenantRow, VisitorRow, VisitorSessionRow, audit_actor, convert_all, stored_instant,
-    stored_optional, tenant_status_name,
+    stored_limit, stored_optional, tenant_status_name,
 };
 
 #[async_trait]
@@ -181,11 +181,15 @@ impl TenantStore for PostgresStore {
 impl SiteStore for PostgresStore {
     async fn insert_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()> {
         same_tenant(tenant, site.tenant_id, "site")?;
-        sqlx::query(
+        // INSERT ... SELECT: a default department that is not this tenant's inserts
+        // nothing (NotFound) instead of failing on the foreign key.
+        let result = sqlx::query(
             "INSERT INTO sites \
                  (id, tenant_id, key, name, allowed_origins, privacy_policy_url, require_tls, \
-                  created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                  created_at, default_department_id) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+             WHERE $9::uuid IS NULL \
+                OR EXISTS (SELECT 1 FROM departments WHERE tenant_id = $2 AND id = $9)",
         )
         .bind(site.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -195,10 +199,11 @@ impl SiteStore for PostgresStore {
         .bind(site.privacy_policy_url.as_deref())
         .bind(site.require_tls)
         .bind(stored_instant(site.created_at))
+        .bind(site.default_department_id.map(|id| id.as_uuid()))
         .execute(self.pool())
         .await
         .map_err(store_error)?;
-        Ok(())
+        one_row_updated(&result)
     }
 
     async fn list_sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>> {
@@ -215,8 +220,11 @@ impl SiteStore for PostgresStore {
     async fn update_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE sites \
-             SET name = $3, allowed_origins = $4, privacy_policy_url = $5, require_tls = $6 \
-             WHERE tenant_id = $1 AND id = $2",
+             SET name = $3, allowed_origins = $4, privacy_policy_url = $5, require_tls = $6, \
+                 default_department_id = $7 \
+             WHERE tenant_id = $1 AND id = $2 \
+               AND ($7::uuid IS NULL OR EXISTS \
+                   (SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $7))",
         )
         .bind(tenant.as_uuid())
         .bind(site.id.as_uuid())
@@ -224,6 +232,7 @@ impl SiteStore for PostgresStore {
         .bind(&site.allowed_origins)
         .bind(site.privacy_policy_url.as_deref())
         .bind(site.require_tls)
+        .bind(site.default_department_id.map(|id| id.as_uuid()))
         .execute(self.pool())
         .await
         .map_err(store_error)?;
@@ -238,8 +247,8 @@ impl OperatorStore for PostgresStore {
         sqlx::query(
             "INSERT INTO operators \
                  (id, tenant_id, email, display_name, role, password_hash, disabled, status, \
-                  failed_logins, locked_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                  failed_logins, locked_until, created_at, max_chats) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(operator.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -252,6 +261,7 @@ impl OperatorStore for PostgresStore {
         .bind(failure_count(operator.failed_logins)?)
         .bind(stored_optional(operator.locked_until))
         .bind(stored_instant(operator.created_at))
+        .bind(stored_limit(operator.max_chats)?)
         .execute(self.pool())
         .await
         .map_err(store_error)?;
@@ -330,7 +340,8 @@ impl OperatorStore for PostgresStore {
     async fn update_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE operators \
-             SET display_name = $3, role = $4, password_hash = $5, disabled = $6 \
+             SET display_name = $3, role = $4, password_hash = $5, disabled = $6, \
+                 max_chats = $7 \
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.as_uuid())
@@ -339,6 +350,7 @@ impl OperatorStore for PostgresStore {
         .bind(operator.role.as_str())
         .bind(operator.password_hash.as_str())
         .bind(operator.disabled)
+        .bind(stored_limit(operator.max_chats)?)
         .execute(self.pool())
         .await
         .map_err(store_error)?;
@@ -644,7 +656,7 @@ impl AuditStore for PostgresStore {
 /// `NotFound` unless an `UPDATE ... WHERE tenant_id = .. AND id = ..` matched its row
 /// (PostgreSQL counts a matched row even when the new values equal the old ones), or a
 /// conditional `INSERT ... SELECT ... WHERE EXISTS` inserted one.
-fn one_row_updated(result: &PgQueryResult) -> StoreResult<()> {
+pub(crate) fn one_row_updated(result: &PgQueryResult) -> StoreResult<()> {
     if result.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {

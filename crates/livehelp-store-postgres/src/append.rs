@@ -17,11 +17,25 @@
 //! the writer rolls the request back to its savepoint and runs it once more, and the
 //! second run, with a fresh snapshot, finds the winner's row and answers as a duplicate
 //! ([`is_lost_race`]).
+//!
+//! The per-operator chat limit (case BR-04) is a count over other conversation rows, which
+//! the conversation's row lock does not protect: two nodes could each count one free slot
+//! and both take it. So `Accept`, `Assign` and `Transfer` first lock the target operator's
+//! row ([`lock_operator`]) and only then run their conditional update, whose limit
+//! condition ([`UNDER_LIMIT`]) counts the operator's active chats in a fresh READ COMMITTED
+//! snapshot: every other transaction that gave this operator a chat has committed by then
+//! (or waits for ours), so the count is exact. Locks are taken operator first, then
+//! conversation, by every path that takes both; two batches that assign chats of two
+//! operators in opposite orders can still deadlock, and PostgreSQL then fails one request
+//! (`Unavailable`, retried by the client with the same `client_msg_id`).
 
 use livehelp_domain::{
-    Conversation, ConversationId, Message, NewMessage, OperatorId, SiteId, TenantId, VisitorId,
+    Conversation, ConversationId, DepartmentId, Message, NewMessage, OperatorId, SiteId, TenantId,
+    VisitorId,
 };
-use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError, StoreResult};
+use livehelp_store::{
+    AppendEffect, AppendRequest, Appended, StoreError, StoreResult, blocked_by_limit,
+};
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 
@@ -38,6 +52,16 @@ const NOT_STORED_YET: &str = "NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id
      AND author_kind = $3 \
      AND coalesce(author_id, '00000000-0000-0000-0000-000000000000'::uuid) = $4 \
      AND client_msg_id = $5)";
+
+/// The operator `$6` is enabled and below their chat limit (own, else the tenant's; none
+/// means no limit). Sound only after [`lock_operator`] in the same transaction: the lock
+/// makes every concurrent assignment to the operator wait for this one, and the count,
+/// taken when this statement starts, includes every one that committed before.
+const UNDER_LIMIT: &str = "EXISTS (SELECT 1 FROM operators o JOIN tenants t ON t.id = o.tenant_id \
+     WHERE o.tenant_id = $1 AND o.id = $6 AND NOT o.disabled \
+       AND (SELECT count(*) FROM conversations WHERE tenant_id = $1 AND operator_id = $6 \
+              AND state = 'active') \
+           < coalesce(o.max_chats, t.max_chats_per_operator, 2147483647))";
 
 /// Whether `error` means the request lost a race on a unique index to a transaction that
 /// has committed since: running it again finds the winner's row.
@@ -64,7 +88,11 @@ pub(crate) async fn apply_append(
         AppendEffect::Open {
             site_id,
             visitor_id,
-        } => return open(connection, tenant, request, *site_id, *visitor_id).await,
+            department_id,
+        } => {
+            let open_at = (*site_id, *visitor_id, *department_id);
+            return open(connection, tenant, request, open_at).await;
+        }
         AppendEffect::Message { operator: None } => {
             let sql = format!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
@@ -100,14 +128,15 @@ pub(crate) async fn apply_append(
                 .fetch_optional(&mut *connection)
                 .await
         }
-        AppendEffect::Accept { operator } => {
-            require_operator(connection, tenant, *operator).await?;
+        AppendEffect::Accept { operator } | AppendEffect::Assign { operator } => {
+            let automatic = matches!(request.effect, AppendEffect::Assign { .. });
+            lock_operator(connection, tenant, *operator).await?;
             let sql = format!(
                 "UPDATE conversations \
-                 SET state = 'active', operator_id = $6, accepted_at = $7, \
-                     last_seq = last_seq + 1 \
+                 SET state = 'active', operator_id = $6, accepted_at = $7, assigned_at = $7, \
+                     assigned_seq = last_seq + 1, auto_assigned = $8, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
-                   AND {NOT_STORED_YET} \
+                   AND {NOT_STORED_YET} AND {UNDER_LIMIT} \
                  RETURNING *"
             );
             sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
@@ -118,6 +147,97 @@ pub(crate) async fn apply_append(
                 .bind(message.client_msg_id)
                 .bind(operator.as_uuid())
                 .bind(stored_instant(message.created_at))
+                .bind(automatic)
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::Transfer {
+            from,
+            to,
+            automatic,
+        } => {
+            lock_operator(connection, tenant, *to).await?;
+            let sql = format!(
+                "UPDATE conversations \
+                 SET operator_id = $6, assigned_at = $7, assigned_seq = last_seq + 1, \
+                     auto_assigned = $8, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $9 \
+                   AND {NOT_STORED_YET} AND {UNDER_LIMIT} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(to.as_uuid())
+                .bind(stored_instant(message.created_at))
+                .bind(*automatic)
+                .bind(from.as_uuid())
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::Requeue {
+            from,
+            department_id,
+        } => {
+            if let Some(department) = department_id {
+                require_department(connection, tenant, *department).await?;
+            }
+            let sql = format!(
+                "UPDATE conversations \
+                 SET state = 'queued', operator_id = NULL, accepted_at = NULL, \
+                     assigned_at = NULL, assigned_seq = NULL, auto_assigned = false, \
+                     department_id = $6, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $7 \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(department_id.map(|id| id.as_uuid()))
+                .bind(from.as_uuid())
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::Join { operator } => {
+            require_operator(connection, tenant, *operator).await?;
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .fetch_optional(&mut *connection)
+                .await
+        }
+        AppendEffect::ParticipantMessage { operator } => {
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
+                   AND EXISTS (SELECT 1 FROM conversation_participants WHERE tenant_id = $1 \
+                       AND conversation_id = $2 AND operator_id = $6) \
+                   AND {NOT_STORED_YET} \
+                 RETURNING *"
+            );
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.as_uuid())
+                .bind(conversation)
+                .bind(kind)
+                .bind(key)
+                .bind(message.client_msg_id)
+                .bind(operator.as_uuid())
                 .fetch_optional(&mut *connection)
                 .await
         }
@@ -153,6 +273,7 @@ pub(crate) async fn apply_append(
         return why_not(connection, tenant, request).await;
     };
     let conversation = Conversation::try_from(row)?;
+    after_change(connection, tenant, request).await?;
     let stored = insert_message(connection, tenant, message, &conversation).await?;
     Ok(Appended {
         message: stored,
@@ -161,14 +282,46 @@ pub(crate) async fn apply_append(
     })
 }
 
+/// What an effect writes besides the conversation row: the new owner's last assignment
+/// time (round robin, least-busy ties), a joining operator's participation.
+async fn after_change(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<()> {
+    let (sql, operator) = match &request.effect {
+        AppendEffect::Accept { operator }
+        | AppendEffect::Assign { operator }
+        | AppendEffect::Transfer { to: operator, .. } => (
+            "UPDATE operators SET last_assigned_at = $3 WHERE tenant_id = $1 AND id = $2",
+            operator,
+        ),
+        AppendEffect::Join { operator } => (
+            "INSERT INTO conversation_participants \
+                 (tenant_id, operator_id, joined_at, conversation_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            operator,
+        ),
+        _ => return Ok(()),
+    };
+    let mut query = sqlx::query(sql)
+        .bind(tenant.as_uuid())
+        .bind(operator.as_uuid())
+        .bind(stored_instant(request.message.created_at));
+    if matches!(request.effect, AppendEffect::Join { .. }) {
+        query = query.bind(request.message.conversation_id.as_uuid());
+    }
+    query.execute(&mut *connection).await.map_err(store_error)?;
+    Ok(())
+}
+
 /// `Open`: the stored duplicate if the key was used, the visitor's open conversation if
 /// there is one, or a new queued conversation with its first message.
 async fn open(
     connection: &mut PgConnection,
     tenant: TenantId,
     request: &AppendRequest,
-    site: SiteId,
-    visitor: VisitorId,
+    (site, visitor, department): (SiteId, VisitorId, Option<DepartmentId>),
 ) -> StoreResult<Appended> {
     let message = &request.message;
     if let Some(client_msg_id) = message.client_msg_id
@@ -185,7 +338,11 @@ async fn open(
             duplicate: true,
         });
     }
-    let conversation = insert_conversation(connection, tenant, message, site, visitor).await?;
+    if let Some(department) = department {
+        require_department(connection, tenant, department).await?;
+    }
+    let conversation =
+        insert_conversation(connection, tenant, message, (site, visitor, department)).await?;
     let stored = insert_message(connection, tenant, message, &conversation).await?;
     Ok(Appended {
         message: stored,
@@ -210,6 +367,9 @@ async fn why_not(
         return replay(connection, tenant, request, stored).await;
     }
     match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) if blocked_by_limit(&request.effect, &current) => Err(StoreError::Conflict {
+            constraint: "operator_chat_limit",
+        }),
         Some(current) => Err(StoreError::WrongState {
             current: Box::new(current),
         }),
@@ -291,8 +451,7 @@ async fn insert_conversation(
     connection: &mut PgConnection,
     tenant: TenantId,
     message: &NewMessage,
-    site: SiteId,
-    visitor: VisitorId,
+    (site, visitor, department): (SiteId, VisitorId, Option<DepartmentId>),
 ) -> StoreResult<Conversation> {
     // The visitor and the site must be this tenant's: a plain NotFound, rather than the
     // foreign-key error the insert would otherwise fail with.
@@ -312,8 +471,8 @@ async fn insert_conversation(
     let row = sqlx::query_as::<_, ConversationRow>(
         "INSERT INTO conversations \
              (id, tenant_id, site_id, visitor_id, state, operator_id, last_seq, created_at, \
-              accepted_at, ended_at, end_reason, ended_by_operator_id) \
-         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL) \
+              accepted_at, ended_at, end_reason, ended_by_operator_id, department_id) \
+         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL, $6) \
          RETURNING *",
     )
     .bind(message.conversation_id.as_uuid())
@@ -321,6 +480,7 @@ async fn insert_conversation(
     .bind(site.as_uuid())
     .bind(visitor.as_uuid())
     .bind(stored_instant(message.created_at))
+    .bind(department.map(|id| id.as_uuid()))
     .fetch_one(&mut *connection)
     .await
     .map_err(store_error)?;
@@ -346,6 +506,49 @@ async fn require_operator(
     } else {
         Err(StoreError::NotFound)
     }
+}
+
+/// Locks `operator`'s row until the batch commits (`NotFound` unless they are one of
+/// `tenant`'s), so that assignments to them from every node run one after another and
+/// each sees the chats the others gave them (case BR-04). `FOR NO KEY UPDATE`: it
+/// conflicts with itself (and with other updates of the row) but not with the key-share
+/// locks that foreign-key checks on the operator take, e.g. a login session being stored.
+async fn lock_operator(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    operator: OperatorId,
+) -> StoreResult<()> {
+    sqlx::query_scalar::<_, uuid::Uuid>(
+        "SELECT id FROM operators WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
+    )
+    .bind(tenant.as_uuid())
+    .bind(operator.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?
+    .map(|_| ())
+    .ok_or(StoreError::NotFound)
+}
+
+/// `NotFound` unless `department` is one of `tenant`'s. Holds a key-share lock on it until
+/// the batch commits, so a concurrent `delete_department` (which locks the row first)
+/// either finishes before (then this is `NotFound`) or waits and then moves this
+/// conversation to the general queue with the others.
+async fn require_department(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    department: DepartmentId,
+) -> StoreResult<()> {
+    sqlx::query_scalar::<_, uuid::Uuid>(
+        "SELECT id FROM departments WHERE tenant_id = $1 AND id = $2 FOR KEY SHARE",
+    )
+    .bind(tenant.as_uuid())
+    .bind(department.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(store_error)?
+    .map(|_| ())
+    .ok_or(StoreError::NotFound)
 }
 
 /// Inserts the message at the conversation's new `last_seq` and returns it as stored.

@@ -78,6 +78,8 @@ pub(crate) fn conflict_name(constraint: &str) -> &'static str {
         "messages_pkey" => "message_id",
         "platform_admins_pkey" => "platform_admin_id",
         "audit_log_pkey" => "audit_entry_id",
+        "departments_tenant_id_name_key" => "department_name",
+        "departments_pkey" | "departments_tenant_id_id_key" => "department_id",
         _ => "unique",
     }
 }
@@ -99,6 +101,7 @@ mod tests {
             ("messages_conversation_id_seq_key", "message_seq"),
             ("tenants_pkey", "tenant_id"),
             ("sites_tenant_id_id_key", "site_id"),
+            ("departments_tenant_id_name_key", "department_name"),
             ("something_new", "unique"),
         ] {
             assert_eq!(conflict_name(constraint), name, "{constraint}");

@@ -10,7 +10,11 @@
 //!   `conversations_one_open_per_visitor`;
 //! * idempotency is the unique index `messages_client_msg_id`; a request that loses a
 //!   race on either index is rolled back to its savepoint and re-run, and then finds the
-//!   winner's row (a duplicate).
+//!   winner's row (a duplicate);
+//! * an operator's chat limit (case BR-04): giving an operator a chat (`Accept`, `Assign`,
+//!   `Transfer`) first locks the operator's row, so assignments to one operator from every
+//!   node run one after another, and the conditional update then counts their active
+//!   chats in a fresh snapshot (see `src/append.rs`).
 //!
 //! Layout of the work, as in the SQLite backend:
 //! * reads, and the writes outside conversations, use a connection pool;
@@ -26,6 +30,7 @@ mod accounts;
 mod append;
 mod conversations;
 mod error;
+mod routing;
 mod rows;
 mod writer;
 

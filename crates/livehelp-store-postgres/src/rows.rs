@@ -11,10 +11,11 @@ use std::net::IpAddr;
 
 use livehelp_domain::{
     AuditActor, AuditEntry, AuditEntryId, BrowserInfo, Conversation, ConversationId,
-    ConversationState, Email, EndReason, Message, MessageAuthor, MessageId, MessageKind, Operator,
-    OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
-    PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId,
-    TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    ConversationState, DepartmentId, Email, EndReason, Message, MessageAuthor, MessageId,
+    MessageKind, Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset,
+    PlatformAdmin, PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant,
+    TenantId, TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession,
+    VisitorSessionId,
 };
 use livehelp_store::StoreError;
 use sqlx::FromRow;
@@ -55,6 +56,23 @@ fn ip_address(ip: Option<String>) -> Result<Option<IpAddr>, CorruptRow> {
             .map_err(|error| CorruptRow(format!("ip address {ip:?}: {error}")))
     })
     .transpose()
+}
+
+/// A chat limit as stored (`integer`, at least 1 by a CHECK), `None` for no limit.
+pub(crate) fn chat_limit(limit: Option<i32>) -> Result<Option<u32>, CorruptRow> {
+    limit
+        .map(|limit| u32::try_from(limit).map_err(|_| CorruptRow(format!("chat limit {limit}"))))
+        .transpose()
+}
+
+/// A chat limit as bound (`integer`); `Other` when it does not fit.
+pub(crate) fn stored_limit(limit: Option<u32>) -> Result<Option<i32>, StoreError> {
+    limit
+        .map(|limit| {
+            i32::try_from(limit)
+                .map_err(|_| StoreError::Other(format!("chat limit {limit} out of range").into()))
+        })
+        .transpose()
 }
 
 /// The stable name of a tenant status.
@@ -126,6 +144,7 @@ pub(crate) struct SiteRow {
     privacy_policy_url: Option<String>,
     require_tls: bool,
     created_at: Timestamp,
+    default_department_id: Option<Uuid>,
 }
 
 impl TryFrom<SiteRow> for Site {
@@ -141,6 +160,7 @@ impl TryFrom<SiteRow> for Site {
             allowed_origins: row.allowed_origins,
             privacy_policy_url: row.privacy_policy_url,
             require_tls: row.require_tls,
+            default_department_id: row.default_department_id.map(DepartmentId::from_uuid),
             created_at: row.created_at,
         })
     }
@@ -160,6 +180,7 @@ pub(crate) struct OperatorRow {
     failed_logins: i32,
     locked_until: Option<Timestamp>,
     created_at: Timestamp,
+    max_chats: Option<i32>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -181,6 +202,7 @@ impl TryFrom<OperatorRow> for Operator {
             failed_logins: u32::try_from(row.failed_logins)
                 .map_err(|_| CorruptRow(format!("failed_logins {}", row.failed_logins)))?,
             locked_until: row.locked_until,
+            max_chats: chat_limit(row.max_chats)?,
             created_at: row.created_at,
         })
     }
@@ -375,6 +397,7 @@ pub(crate) struct ConversationRow {
     ended_at: Option<Timestamp>,
     end_reason: Option<String>,
     ended_by_operator_id: Option<Uuid>,
+    department_id: Option<Uuid>,
 }
 
 impl TryFrom<ConversationRow> for Conversation {
@@ -401,6 +424,7 @@ impl TryFrom<ConversationRow> for Conversation {
             accepted_at: row.accepted_at,
             ended_at: row.ended_at,
             end_reason,
+            department_id: row.department_id.map(DepartmentId::from_uuid),
         })
     }
 }

@@ -21,25 +21,42 @@
 //! batches from locking the same rows in opposite orders (a deadlock PostgreSQL would
 //! break after `deadlock_timeout`), a batch runs its requests ordered by conversation id.
 //! The sort is stable, so the requests of one conversation keep their arrival order.
+//! Requests that give a chat to an operator (`Accept`, `Assign`, `Transfer`) also lock
+//! that operator's row (the chat limit, see `append.rs`); a batch that holds such requests
+//! locks all those operators first, in id order, in one statement before any conversation,
+//! so batches of different nodes take operator locks in one global order and then
+//! conversation locks in one global order, and cannot deadlock on them.
 //!
 //! Round trips per request: the savepoint bookkeeping (one simple query that releases the
-//! previous request's savepoint and opens the next), the conditional update, the insert.
+//! previous request's savepoint and opens the next), the conditional update, the insert;
+//! plus, per batch that gives chats to operators, the statement that locks them, and per
+//! such request, the (then uncontended) lock of its operator in `append.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use livehelp_domain::TenantId;
-use livehelp_store::{AppendRequest, Appended, StoreError, StoreResult};
+use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use crate::append::{apply_append, is_lost_race};
 use crate::{PostgresOptions, WriterStats};
 
 /// Starts a batch: the transaction and the first request's savepoint, in one round trip.
 const BEGIN_BATCH: &str = "BEGIN; SAVEPOINT append_request";
+/// Opens the first request's savepoint after the batch's operator locks. The locks are
+/// taken outside every savepoint: rolling a request back must not release them.
+const FIRST_SAVEPOINT: &str = "SAVEPOINT append_request";
+/// Locks the operators the batch gives chats to, in id order (`$1` tenants, `$2`
+/// operators, pairwise). Unknown pairs lock nothing; their requests fail on their own.
+const LOCK_OPERATORS: &str = "SELECT o.id FROM operators o \
+     JOIN unnest($1::uuid[], $2::uuid[]) AS wanted (tenant_id, id) \
+       ON o.tenant_id = wanted.tenant_id AND o.id = wanted.id \
+     ORDER BY o.id FOR NO KEY UPDATE OF o";
 /// Ends a request that succeeded and opens the next one's savepoint.
 const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT append_request; SAVEPOINT append_request";
 /// Undoes what the current request wrote; the savepoint stays, clean, for the next one.
@@ -201,10 +218,26 @@ async fn write_batch(
     batch: &[AppendJob],
     counters: &Counters,
 ) -> Result<Vec<StoreResult<Appended>>, StoreError> {
-    let mut transaction = connection
-        .begin_with(BEGIN_BATCH)
-        .await
-        .map_err(unavailable)?;
+    let (tenants, operators) = assigned_operators(batch);
+    let mut transaction = if operators.is_empty() {
+        connection
+            .begin_with(BEGIN_BATCH)
+            .await
+            .map_err(unavailable)?
+    } else {
+        let mut transaction = connection.begin().await.map_err(unavailable)?;
+        sqlx::query(LOCK_OPERATORS)
+            .bind(&tenants)
+            .bind(&operators)
+            .execute(&mut *transaction)
+            .await
+            .map_err(unavailable)?;
+        (&mut *transaction)
+            .execute(FIRST_SAVEPOINT)
+            .await
+            .map_err(unavailable)?;
+        transaction
+    };
     let mut outcomes = Vec::with_capacity(batch.len());
     // Whether the open savepoint holds a committed-to-be request (then the next one needs
     // a fresh savepoint) or is clean (just opened, or just rolled back to).
@@ -244,6 +277,25 @@ async fn write_batch(
     }
     transaction.commit().await.map_err(unavailable)?;
     Ok(outcomes)
+}
+
+/// The operators the batch's requests give chats to, as parallel `(tenants, operators)`
+/// arrays, without repeats.
+fn assigned_operators(batch: &[AppendJob]) -> (Vec<Uuid>, Vec<Uuid>) {
+    let mut pairs: Vec<(Uuid, Uuid)> = batch
+        .iter()
+        .filter_map(|job| match &job.request.effect {
+            AppendEffect::Accept { operator }
+            | AppendEffect::Assign { operator }
+            | AppendEffect::Transfer { to: operator, .. } => {
+                Some((job.tenant.as_uuid(), operator.as_uuid()))
+            }
+            _ => None,
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.into_iter().unzip()
 }
 
 /// A failure of the transaction itself: the whole batch is unavailable.

@@ -303,3 +303,126 @@ async fn close_answers_queued_appends_then_refuses() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn departments_crud() {
+    check("departments_crud", testing::departments_crud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_settings_round_trip() {
+    check(
+        "routing_settings_round_trip",
+        testing::routing_settings_round_trip,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_default_department_round_trip() {
+    check(
+        "site_default_department_round_trip",
+        testing::site_default_department_round_trip,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_max_chats_round_trip() {
+    check(
+        "operator_max_chats_round_trip",
+        testing::operator_max_chats_round_trip,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_and_assign_respect_the_limit() {
+    check(
+        "accept_and_assign_respect_the_limit",
+        testing::accept_and_assign_respect_the_limit,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn limit_holds_under_racing_assignments() {
+    check(
+        "limit_holds_under_racing_assignments",
+        testing::limit_holds_under_racing_assignments,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transfer_rules() {
+    check("transfer_rules", testing::transfer_rules).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requeue_rules() {
+    check("requeue_rules", testing::requeue_rules).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn join_and_participant_messages() {
+    check(
+        "join_and_participant_messages",
+        testing::join_and_participant_messages,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_positions_per_department() {
+    check(
+        "queue_positions_per_department",
+        testing::queue_positions_per_department,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recent_assignments_by_department_and_time() {
+    check(
+        "recent_assignments_by_department_and_time",
+        testing::recent_assignments_by_department_and_time,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_open_conversations_oldest_first() {
+    check(
+        "list_open_conversations_oldest_first",
+        testing::list_open_conversations_oldest_first,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unanswered_conversations() {
+    check(
+        "unanswered_conversations",
+        testing::unanswered_conversations,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_effects_are_idempotent() {
+    check(
+        "routing_effects_are_idempotent",
+        testing::routing_effects_are_idempotent,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_is_tenant_isolated() {
+    check(
+        "routing_is_tenant_isolated",
+        testing::routing_is_tenant_isolated,
+    )
+    .await;
+}

@@ -2,7 +2,8 @@
 //! the same schema, as three `livehelp serve` processes would be, race each other. What
 //! keeps them correct is the database (conditional updates, unique indexes), and these
 //! checks prove it: one winner per accept race, one message per `client_msg_id`, one open
-//! conversation per visitor, gapless `seq` under appends from every node. Also checks the
+//! conversation per visitor, gapless `seq` under appends from every node, an operator's
+//! chat limit under accepts and assignments from every node (case BR-04). Also checks the
 //! explicit migration path (`migrate`, `migrate: false`).
 //!
 //! Needs `LIVEHELP_TEST_POSTGRES_URL` (see `common/mod.rs`).
@@ -13,9 +14,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::TestSchema;
-use livehelp_domain::{ConversationId, ConversationState, OperatorId};
-use livehelp_store::testing::{Fixture, accept, open_request, visitor_message};
-use livehelp_store::{ConversationStore, Store, StoreError};
+use livehelp_domain::{
+    ConversationId, ConversationState, EndReason, Operator, OperatorId, RoutingSettings,
+};
+use livehelp_store::testing::{Fixture, accept, end, open_request, visitor_message};
+use livehelp_store::{
+    AppendEffect, ConversationStore, OperatorStore, RoutingStore, Store, StoreError,
+};
 use livehelp_store_postgres::{PostgresOptions, PostgresStore, known_migrations, migrate_with};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -89,6 +94,127 @@ async fn accept_races_across_nodes_have_one_winner_each() {
             .expect("fetch");
         assert_eq!(stored.operator_id, Some(won[0].0));
         assert_eq!(stored.last_seq, 2);
+    }
+    close_all(&stores).await;
+    schema.drop_schema().await;
+}
+
+/// One round of case BR-04 across nodes: every queued conversation is given, at once, on
+/// every node, to each operator (assignments and accepts alternating). Returns how many
+/// each operator won; every other attempt must be refused by the limit or find the
+/// conversation taken, never fail otherwise (no deadlock, no limit exceeded).
+async fn race_for_operators(
+    stores: &[Arc<PostgresStore>],
+    tenant: livehelp_domain::TenantId,
+    conversations: &[ConversationId],
+    operators: &[OperatorId],
+) -> HashMap<OperatorId, usize> {
+    let mut tasks = JoinSet::new();
+    for (index, &conversation) in conversations.iter().enumerate() {
+        for (node, store) in stores.iter().enumerate() {
+            for &operator in operators {
+                let store = store.clone();
+                tasks.spawn(async move {
+                    let mut request = accept(conversation, operator);
+                    if (index + node) % 2 == 0 {
+                        request.effect = AppendEffect::Assign { operator };
+                    }
+                    (operator, store.append(tenant, request).await)
+                });
+            }
+        }
+    }
+    let mut won: HashMap<OperatorId, usize> = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (operator, outcome) = joined.expect("task");
+        match outcome {
+            Ok(appended) => {
+                assert_eq!(appended.conversation.operator_id, Some(operator));
+                *won.entry(operator).or_default() += 1;
+            }
+            Err(StoreError::Conflict {
+                constraint: "operator_chat_limit",
+            }) => {}
+            Err(StoreError::WrongState { current }) => {
+                assert_eq!(current.state, ConversationState::Active);
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    won
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chat_limit_holds_across_nodes() {
+    let Some(schema) = TestSchema::create("chat_limit_across_nodes").await else {
+        return;
+    };
+    let stores = nodes(&schema).await;
+    let fixture = Fixture::new(&*stores[0]).await;
+    let tenant = fixture.tenant.id;
+    let (olga, omar) = (fixture.operator.id, fixture.other_operator.id);
+    // Olga's own limit is 2; Omar has the tenant's, 3.
+    let settings = RoutingSettings {
+        max_chats_per_operator: Some(3),
+        ..RoutingSettings::default()
+    };
+    stores[0]
+        .update_routing_settings(tenant, &settings)
+        .await
+        .expect("settings");
+    let olga_account = Operator {
+        max_chats: Some(2),
+        ..fixture.operator.clone()
+    };
+    stores[1]
+        .update_operator(tenant, &olga_account)
+        .await
+        .expect("olga's limit");
+    let mut conversations = Vec::new();
+    for index in 0..30 {
+        let visitor = fixture.new_visitor(&*stores[0]).await;
+        conversations.push(fixture.open(&*stores[index % NODES], visitor.id).await.id);
+    }
+
+    let won = race_for_operators(&stores, tenant, &conversations, &[olga, omar]).await;
+    assert_eq!(won.get(&olga), Some(&2), "{won:?}");
+    assert_eq!(won.get(&omar), Some(&3), "{won:?}");
+    let loads = stores[2].operator_loads(tenant).await.expect("loads");
+    let active: Vec<(OperatorId, u32)> = loads
+        .iter()
+        .map(|load| (load.operator_id, load.active))
+        .collect();
+    assert_eq!(active, vec![(olga, 2), (omar, 3)]);
+
+    // Olga closes one chat: the next race gives her exactly one more, Omar none.
+    let olgas = stores[0]
+        .list_active_conversations_for_operator(tenant, olga)
+        .await
+        .expect("olga's chats");
+    stores[1]
+        .append(
+            tenant,
+            end(olgas[0].id, EndReason::OperatorEnded(olga), Some(olga)),
+        )
+        .await
+        .expect("end");
+    let queued: Vec<ConversationId> = stores[2]
+        .list_queued_conversations(tenant)
+        .await
+        .expect("queue")
+        .into_iter()
+        .map(|conversation| conversation.id)
+        .collect();
+    assert_eq!(queued.len(), 25);
+    let won = race_for_operators(&stores, tenant, &queued, &[olga, omar]).await;
+    assert_eq!(won.get(&olga), Some(&1), "{won:?}");
+    assert_eq!(won.get(&omar), None, "{won:?}");
+    for (operator, limit) in [(olga, 2), (omar, 3)] {
+        let active = stores[0]
+            .list_active_conversations_for_operator(tenant, operator)
+            .await
+            .expect("active");
+        assert_eq!(active.len(), limit);
     }
     close_all(&stores).await;
     schema.drop_schema().await;

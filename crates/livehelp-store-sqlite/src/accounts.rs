@@ -183,11 +183,13 @@ impl TenantStore for SqliteStore {
 impl SiteStore for SqliteStore {
     async fn insert_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()> {
         same_tenant(tenant, site.tenant_id, "site")?;
-        sqlx::query(
+        let result = sqlx::query(
             "INSERT INTO sites \
                  (id, tenant_id, key, name, allowed_origins, privacy_policy_url, require_tls, \
-                  created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                  created_at, default_department_id) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+             WHERE $9 IS NULL \
+                OR EXISTS (SELECT 1 FROM departments WHERE tenant_id = $2 AND id = $9)",
         )
         .bind(site.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -197,10 +199,12 @@ impl SiteStore for SqliteStore {
         .bind(site.privacy_policy_url.as_deref())
         .bind(site.require_tls)
         .bind(to_micros(site.created_at))
+        .bind(site.default_department_id.map(|id| id.as_uuid()))
         .execute(self.pool())
         .await
         .map_err(store_error)?;
-        Ok(())
+        // Nothing inserted: the default department is not this tenant's.
+        one_row_updated(&result)
     }
 
     async fn list_sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>> {
@@ -224,8 +228,11 @@ impl SiteStore for SqliteStore {
         // The key, id and creation time are not in the SET list: they never change.
         let result = sqlx::query(
             "UPDATE sites \
-             SET name = $3, allowed_origins = $4, privacy_policy_url = $5, require_tls = $6 \
-             WHERE tenant_id = $1 AND id = $2",
+             SET name = $3, allowed_origins = $4, privacy_policy_url = $5, require_tls = $6, \
+                 default_department_id = $7 \
+             WHERE tenant_id = $1 AND id = $2 \
+               AND ($7 IS NULL OR EXISTS \
+                   (SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $7))",
         )
         .bind(tenant.as_uuid())
         .bind(site.id.as_uuid())
@@ -233,6 +240,7 @@ impl SiteStore for SqliteStore {
         .bind(allowed_origins_json(&site.allowed_origins))
         .bind(site.privacy_policy_url.as_deref())
         .bind(site.require_tls)
+        .bind(site.default_department_id.map(|id| id.as_uuid()))
         .execute(self.pool())
         .await
         .map_err(store_error)?;

@@ -8,9 +8,12 @@
 //! `NotFound` from `WrongState`.
 
 use livehelp_domain::{
-    Conversation, ConversationId, Message, NewMessage, OperatorId, SiteId, TenantId, VisitorId,
+    Conversation, ConversationId, DepartmentId, Message, NewMessage, OperatorId, SiteId, TenantId,
+    VisitorId,
 };
-use livehelp_store::{AppendEffect, AppendRequest, Appended, StoreError, StoreResult};
+use livehelp_store::{
+    AppendEffect, AppendRequest, Appended, StoreError, StoreResult, blocked_by_limit,
+};
 use sqlx::sqlite::SqliteConnection;
 use uuid::Uuid;
 
@@ -20,6 +23,20 @@ use crate::rows::{
     ConversationRow, MessageRow, author_key, author_kind, ended_by_operator, stored_instant,
     to_micros,
 };
+
+/// The operator's load is below their chat limit (own, else the tenant's; none means no
+/// limit) and their account is enabled. `$1` is the tenant and `$6` the operator. The
+/// writer holds the write lock for the whole batch, so the count cannot change between
+/// this check and the update it guards (case BR-04).
+macro_rules! under_limit {
+    () => {
+        "EXISTS (SELECT 1 FROM operators o JOIN tenants t ON t.id = o.tenant_id \
+       WHERE o.tenant_id = $1 AND o.id = $6 AND o.disabled = 0 \
+         AND (SELECT count(*) FROM conversations WHERE tenant_id = $1 AND operator_id = $6 \
+                AND state = 'active') \
+             < coalesce(o.max_chats, t.max_chats_per_operator, 9223372036854775807))"
+    };
+}
 
 /// Starts a batch: the transaction, taking the write lock at once (each request reads
 /// before it writes, and a deferred transaction could not upgrade its read snapshot if
@@ -56,7 +73,11 @@ pub(crate) async fn apply_append(
         AppendEffect::Open {
             site_id,
             visitor_id,
-        } => return open(connection, tenant, request, *site_id, *visitor_id).await,
+            department_id,
+        } => {
+            let open_at = (*site_id, *visitor_id, *department_id);
+            return open(connection, tenant, request, open_at).await;
+        }
         AppendEffect::Message { operator: None } => {
             sqlx::query_as::<_, ConversationRow>(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
@@ -94,13 +115,114 @@ pub(crate) async fn apply_append(
             .fetch_optional(&mut *connection)
             .await
         }
-        AppendEffect::Accept { operator } => {
+        AppendEffect::Accept { operator } | AppendEffect::Assign { operator } => {
+            let automatic = matches!(request.effect, AppendEffect::Assign { .. });
             require_operator(connection, tenant, *operator).await?;
+            sqlx::query_as::<_, ConversationRow>(concat!(
+                "UPDATE conversations \
+                 SET state = 'active', operator_id = $6, accepted_at = $7, assigned_at = $7, \
+                     assigned_seq = last_seq + 1, auto_assigned = $8, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                   AND ",
+                under_limit!(),
+                " RETURNING *"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .bind(operator.as_uuid())
+            .bind(to_micros(message.created_at))
+            .bind(automatic)
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::Transfer {
+            from,
+            to,
+            automatic,
+        } => {
+            require_operator(connection, tenant, *to).await?;
+            sqlx::query_as::<_, ConversationRow>(concat!(
+                "UPDATE conversations \
+                 SET operator_id = $6, assigned_at = $7, assigned_seq = last_seq + 1, \
+                     auto_assigned = $8, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $9 \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                   AND ",
+                under_limit!(),
+                " RETURNING *"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .bind(to.as_uuid())
+            .bind(to_micros(message.created_at))
+            .bind(*automatic)
+            .bind(from.as_uuid())
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::Requeue {
+            from,
+            department_id,
+        } => {
+            if let Some(department) = department_id {
+                require_department(connection, tenant, *department).await?;
+            }
             sqlx::query_as::<_, ConversationRow>(
                 "UPDATE conversations \
-                 SET state = 'active', operator_id = $6, accepted_at = $7, \
-                     last_seq = last_seq + 1 \
-                 WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
+                 SET state = 'queued', operator_id = NULL, accepted_at = NULL, \
+                     assigned_at = NULL, assigned_seq = NULL, auto_assigned = 0, \
+                     department_id = $6, last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $7 \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .bind(department_id.map(|id| id.as_uuid()))
+            .bind(from.as_uuid())
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::Join { operator } => {
+            require_operator(connection, tenant, *operator).await?;
+            sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
+                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
+                       AND client_msg_id = $5) \
+                 RETURNING *",
+            )
+            .bind(tenant.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .bind(author_kind(message.author))
+            .bind(author_key(message.author))
+            .bind(message.client_msg_id)
+            .fetch_optional(&mut *connection)
+            .await
+        }
+        AppendEffect::ParticipantMessage { operator } => {
+            sqlx::query_as::<_, ConversationRow>(
+                "UPDATE conversations SET last_seq = last_seq + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
+                   AND EXISTS (SELECT 1 FROM conversation_participants WHERE tenant_id = $1 \
+                       AND conversation_id = $2 AND operator_id = $6) \
                    AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
                        AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
                        AND client_msg_id = $5) \
@@ -112,7 +234,6 @@ pub(crate) async fn apply_append(
             .bind(author_key(message.author))
             .bind(message.client_msg_id)
             .bind(operator.as_uuid())
-            .bind(to_micros(message.created_at))
             .fetch_optional(&mut *connection)
             .await
         }
@@ -149,6 +270,7 @@ pub(crate) async fn apply_append(
         return why_not(connection, tenant, request).await;
     };
     let conversation = Conversation::try_from(row)?;
+    after_change(connection, tenant, request).await?;
     let stored = insert_message(connection, tenant, message, &conversation).await?;
     Ok(Appended {
         message: stored,
@@ -157,14 +279,68 @@ pub(crate) async fn apply_append(
     })
 }
 
+/// What an effect writes besides the conversation row: the new owner's last assignment
+/// time (round robin, least-busy ties), a joining operator's participation.
+async fn after_change(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    request: &AppendRequest,
+) -> StoreResult<()> {
+    let at = to_micros(request.message.created_at);
+    let (sql, operator) = match &request.effect {
+        AppendEffect::Accept { operator }
+        | AppendEffect::Assign { operator }
+        | AppendEffect::Transfer { to: operator, .. } => (
+            "UPDATE operators SET last_assigned_at = $3 WHERE tenant_id = $1 AND id = $2",
+            operator,
+        ),
+        AppendEffect::Join { operator } => (
+            "INSERT INTO conversation_participants \
+                 (tenant_id, operator_id, joined_at, conversation_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            operator,
+        ),
+        _ => return Ok(()),
+    };
+    sqlx::query(sql)
+        .bind(tenant.as_uuid())
+        .bind(operator.as_uuid())
+        .bind(at)
+        .bind(request.message.conversation_id.as_uuid())
+        .execute(&mut *connection)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// `NotFound` unless `department` is one of `tenant`'s.
+async fn require_department(
+    connection: &mut SqliteConnection,
+    tenant: TenantId,
+    department: DepartmentId,
+) -> StoreResult<()> {
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(department.as_uuid())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    if known {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 /// `Open`: the stored duplicate if the key was used, the visitor's open conversation if
 /// there is one, or a new queued conversation with its first message.
 async fn open(
     connection: &mut SqliteConnection,
     tenant: TenantId,
     request: &AppendRequest,
-    site: SiteId,
-    visitor: VisitorId,
+    (site, visitor, department): (SiteId, VisitorId, Option<DepartmentId>),
 ) -> StoreResult<Appended> {
     let message = &request.message;
     if let Some(client_msg_id) = message.client_msg_id
@@ -181,7 +357,11 @@ async fn open(
             duplicate: true,
         });
     }
-    let conversation = insert_conversation(connection, tenant, message, site, visitor).await?;
+    if let Some(department) = department {
+        require_department(connection, tenant, department).await?;
+    }
+    let conversation =
+        insert_conversation(connection, tenant, message, (site, visitor, department)).await?;
     let stored = insert_message(connection, tenant, message, &conversation).await?;
     Ok(Appended {
         message: stored,
@@ -206,6 +386,9 @@ async fn why_not(
         return replay(connection, tenant, request, stored).await;
     }
     match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) if blocked_by_limit(&request.effect, &current) => Err(StoreError::Conflict {
+            constraint: "operator_chat_limit",
+        }),
         Some(current) => Err(StoreError::WrongState {
             current: Box::new(current),
         }),
@@ -304,8 +487,7 @@ async fn insert_conversation(
     connection: &mut SqliteConnection,
     tenant: TenantId,
     message: &NewMessage,
-    site: SiteId,
-    visitor: VisitorId,
+    (site, visitor, department): (SiteId, VisitorId, Option<DepartmentId>),
 ) -> StoreResult<Conversation> {
     // The visitor and the site must be this tenant's: a plain NotFound, rather than the
     // foreign-key error the insert would otherwise fail with.
@@ -325,8 +507,8 @@ async fn insert_conversation(
     let row = sqlx::query_as::<_, ConversationRow>(
         "INSERT INTO conversations \
              (id, tenant_id, site_id, visitor_id, state, operator_id, last_seq, created_at, \
-              accepted_at, ended_at, end_reason, ended_by_operator_id) \
-         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL) \
+              accepted_at, ended_at, end_reason, ended_by_operator_id, department_id) \
+         VALUES ($1, $2, $3, $4, 'queued', NULL, 1, $5, NULL, NULL, NULL, NULL, $6) \
          RETURNING *",
     )
     .bind(message.conversation_id.as_uuid())
@@ -334,6 +516,7 @@ async fn insert_conversation(
     .bind(site.as_uuid())
     .bind(visitor.as_uuid())
     .bind(to_micros(message.created_at))
+    .bind(department.map(|id| id.as_uuid()))
     .fetch_one(&mut *connection)
     .await
     .map_err(store_error)?;

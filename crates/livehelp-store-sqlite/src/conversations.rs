@@ -210,7 +210,7 @@ fn keyset_cursor(created_at: Timestamp, id: ConversationId) -> (i64, Uuid) {
     }
 }
 
-fn conversations(rows: Vec<ConversationRow>) -> StoreResult<Vec<Conversation>> {
+pub(crate) fn conversations(rows: Vec<ConversationRow>) -> StoreResult<Vec<Conversation>> {
     rows.into_iter()
         .map(|row| Conversation::try_from(row).map_err(StoreError::from))
         .collect()

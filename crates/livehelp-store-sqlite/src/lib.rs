@@ -25,6 +25,7 @@ mod checkpoint;
 mod conversations;
 mod error;
 mod operators;
+mod routing;
 mod rows;
 mod writer;
 

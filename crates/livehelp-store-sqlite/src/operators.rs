@@ -28,8 +28,8 @@ impl OperatorStore for SqliteStore {
         sqlx::query(
             "INSERT INTO operators \
                  (id, tenant_id, email, display_name, role, password_hash, disabled, status, \
-                  failed_logins, locked_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                  failed_logins, locked_until, created_at, max_chats) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(operator.id.as_uuid())
         .bind(tenant.as_uuid())
@@ -42,6 +42,7 @@ impl OperatorStore for SqliteStore {
         .bind(i64::from(operator.failed_logins))
         .bind(operator.locked_until.map(to_micros))
         .bind(to_micros(operator.created_at))
+        .bind(operator.max_chats.map(i64::from))
         .execute(self.pool())
         .await
         .map_err(store_error)?;
@@ -126,7 +127,8 @@ impl OperatorStore for SqliteStore {
         }
         let result = sqlx::query(
             "UPDATE operators \
-             SET display_name = $3, role = $4, password_hash = $5, disabled = $6 \
+             SET display_name = $3, role = $4, password_hash = $5, disabled = $6, \
+                 max_chats = $7 \
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.as_uuid())
@@ -135,6 +137,7 @@ impl OperatorStore for SqliteStore {
         .bind(operator.role.as_str())
         .bind(operator.password_hash.as_str())
         .bind(operator.disabled)
+        .bind(operator.max_chats.map(i64::from))
         .execute(self.pool())
         .await
         .map_err(store_error)?;

@@ -10,10 +10,11 @@ use std::net::IpAddr;
 
 use livehelp_domain::{
     AuditActor, AuditEntry, AuditEntryId, BrowserInfo, Conversation, ConversationId,
-    ConversationState, Email, EndReason, Message, MessageAuthor, MessageId, MessageKind, Operator,
-    OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
-    PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant, TenantId,
-    TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession, VisitorSessionId,
+    ConversationState, DepartmentId, Email, EndReason, Message, MessageAuthor, MessageId,
+    MessageKind, Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset,
+    PlatformAdmin, PlatformAdminId, Role, SessionId, Site, SiteId, SiteKey, SystemEvent, Tenant,
+    TenantId, TenantStatus, Timestamp, Visitor, VisitorId, VisitorName, VisitorSession,
+    VisitorSessionId,
 };
 use livehelp_store::StoreError;
 use sqlx::FromRow;
@@ -47,7 +48,7 @@ pub(crate) fn stored_instant(instant: Timestamp) -> Timestamp {
     from_micros(to_micros(instant)).unwrap_or(instant)
 }
 
-fn optional_instant(micros: Option<i64>) -> Result<Option<Timestamp>, CorruptRow> {
+pub(crate) fn optional_instant(micros: Option<i64>) -> Result<Option<Timestamp>, CorruptRow> {
     micros.map(from_micros).transpose()
 }
 
@@ -111,6 +112,7 @@ pub(crate) struct SiteRow {
     privacy_policy_url: Option<String>,
     require_tls: bool,
     created_at: i64,
+    default_department_id: Option<Uuid>,
 }
 
 impl TryFrom<SiteRow> for Site {
@@ -128,6 +130,7 @@ impl TryFrom<SiteRow> for Site {
             allowed_origins,
             privacy_policy_url: row.privacy_policy_url,
             require_tls: row.require_tls,
+            default_department_id: row.default_department_id.map(DepartmentId::from_uuid),
             created_at: from_micros(row.created_at)?,
         })
     }
@@ -153,6 +156,7 @@ pub(crate) struct OperatorRow {
     failed_logins: i64,
     locked_until: Option<i64>,
     created_at: i64,
+    max_chats: Option<i64>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -174,6 +178,13 @@ impl TryFrom<OperatorRow> for Operator {
             failed_logins: u32::try_from(row.failed_logins)
                 .map_err(|_| CorruptRow(format!("operator failed_logins {}", row.failed_logins)))?,
             locked_until: optional_instant(row.locked_until)?,
+            max_chats: row
+                .max_chats
+                .map(|limit| {
+                    u32::try_from(limit)
+                        .map_err(|_| CorruptRow(format!("operator max_chats {limit}")))
+                })
+                .transpose()?,
             created_at: from_micros(row.created_at)?,
         })
     }
@@ -394,6 +405,7 @@ pub(crate) struct ConversationRow {
     ended_at: Option<i64>,
     end_reason: Option<String>,
     ended_by_operator_id: Option<Uuid>,
+    department_id: Option<Uuid>,
 }
 
 impl TryFrom<ConversationRow> for Conversation {
@@ -420,6 +432,7 @@ impl TryFrom<ConversationRow> for Conversation {
             accepted_at: optional_instant(row.accepted_at)?,
             ended_at: optional_instant(row.ended_at)?,
             end_reason,
+            department_id: row.department_id.map(DepartmentId::from_uuid),
         })
     }
 }

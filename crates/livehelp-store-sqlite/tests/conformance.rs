@@ -202,3 +202,78 @@ async fn audit_log_pages_newest_first() {
 async fn close_answers_queued_appends_then_refuses() {
     check(testing::close_answers_queued_appends_then_refuses).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn departments_crud() {
+    check(testing::departments_crud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_settings_round_trip() {
+    check(testing::routing_settings_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_default_department_round_trip() {
+    check(testing::site_default_department_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_max_chats_round_trip() {
+    check(testing::operator_max_chats_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_and_assign_respect_the_limit() {
+    check(testing::accept_and_assign_respect_the_limit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn limit_holds_under_racing_assignments() {
+    check(testing::limit_holds_under_racing_assignments).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transfer_rules() {
+    check(testing::transfer_rules).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requeue_rules() {
+    check(testing::requeue_rules).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn join_and_participant_messages() {
+    check(testing::join_and_participant_messages).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_positions_per_department() {
+    check(testing::queue_positions_per_department).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recent_assignments_by_department_and_time() {
+    check(testing::recent_assignments_by_department_and_time).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_open_conversations_oldest_first() {
+    check(testing::list_open_conversations_oldest_first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unanswered_conversations() {
+    check(testing::unanswered_conversations).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_effects_are_idempotent() {
+    check(testing::routing_effects_are_idempotent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routing_is_tenant_isolated() {
+    check(testing::routing_is_tenant_isolated).await;
+}

@@ -2,21 +2,24 @@
 //! opens with the current `SqliteStore` and reads back as before, with the new columns
 //! filled as their migration promises (`0002`: operators online, sessions last seen when
 //! created, no page; `0003`: sites without required TLS, operators without failures or
-//! lock, login sessions kept with a fresh anti-CSRF token each) and every constraint and
-//! foreign key still holding.
+//! lock, login sessions kept with a fresh anti-CSRF token each; `0004`: manual routing
+//! without limits, no departments, old active chats counted as picked by their operators)
+//! and every constraint and foreign key still holding.
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use livehelp_domain::{
-    BrowserInfo, ConversationState, Email, Operator, OperatorId, OperatorSession, OperatorStatus,
-    Role, SessionId, Site, SiteId, SiteKey, TenantId, Timestamp, VisitorId, VisitorSession,
+    BrowserInfo, ConversationId, ConversationState, Department, DepartmentId, Email, Operator,
+    OperatorId, OperatorLoad, OperatorSession, OperatorStatus, Role, RoutingMode, RoutingSettings,
+    SessionId, Site, SiteId, SiteKey, TenantId, Timestamp, VisitorId, VisitorSession,
     VisitorSessionId,
 };
 use livehelp_store::testing::{now, random_token};
 use livehelp_store::{
-    ConversationQuery, ConversationStore, EntryStore, OperatorStore, SiteStore, VisitorStore,
+    ConversationQuery, ConversationStore, EntryStore, OperatorStore, RoutingStore, SiteStore,
+    VisitorStore,
 };
 use livehelp_store_sqlite::{SqliteOptions, SqliteStore};
 use sqlx::migrate::Migrator;
@@ -145,6 +148,7 @@ async fn version_1_data_upgrades_to_version_2() {
         status: OperatorStatus::Online,
         failed_logins: 0,
         locked_until: None,
+        max_chats: None,
         created_at,
     };
     assert_eq!(
@@ -282,6 +286,7 @@ async fn version_2_data_upgrades_to_version_3() {
         allowed_origins: vec!["https://old.example".to_owned()],
         privacy_policy_url: Some("https://old.example/privacy".to_owned()),
         require_tls: false,
+        default_department_id: None,
         created_at,
     };
     // Two login sessions in the version 2 shape: no csrf_token, ip or user_agent.
@@ -365,6 +370,7 @@ async fn version_2_data_upgrades_to_version_3() {
         status: OperatorStatus::Away,
         failed_logins: 0,
         locked_until: None,
+        max_chats: None,
         created_at,
     };
     assert_eq!(
@@ -499,6 +505,187 @@ async fn version_2_data_upgrades_to_version_3() {
             "INSERT INTO audit_log VALUES (randomblob(16), randomblob(16), 0, 'cli', NULL, \
              'a', 'b')",
             "the tenant must exist",
+        ),
+    ] {
+        let refused = sqlx::query(statement).execute(&mut raw).await;
+        assert!(refused.is_err(), "{why}: {statement}");
+    }
+    raw.close().await.expect("closed");
+}
+
+/// The third schema version's migration, exactly as released.
+const SCHEMA_V3: (&str, &str) = (
+    "0003_accounts_and_audit.sql",
+    include_str!("../migrations/0003_accounts_and_audit.sql"),
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_3_data_upgrades_to_version_4() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("livehelp.sqlite");
+    let mut raw = connect(&path).await;
+    migrate_to(dir.path(), &mut raw, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]).await;
+
+    let tenant = TenantId::new();
+    let site = SiteId::new();
+    let operator = OperatorId::new();
+    let visitor = VisitorId::new();
+    let conversation = ConversationId::new();
+    let created_at = now() - Duration::from_secs(3_600);
+    let at = micros(created_at);
+    for (statement, what) in [
+        (
+            "INSERT INTO tenants VALUES ($1, 'Old Ltd', 'active', $5)",
+            "a tenant",
+        ),
+        (
+            "INSERT INTO sites \
+                 (id, tenant_id, key, name, allowed_origins, privacy_policy_url, created_at, \
+                  require_tls) \
+             VALUES ($2, $1, 'old-site-v3', 'old.example', '[]', NULL, $5, 1)",
+            "a site",
+        ),
+        (
+            "INSERT INTO operators \
+                 (id, tenant_id, email, display_name, role, password_hash, disabled, \
+                  created_at, status) \
+             VALUES ($3, $1, 'olga@old.example', 'Olga', 'operator', '$argon2id$old', 0, $5, \
+                     'online')",
+            "an operator",
+        ),
+        (
+            "INSERT INTO visitors (id, tenant_id, site_id, name, created_at) \
+             VALUES ($4, $1, $2, NULL, $5)",
+            "a visitor",
+        ),
+        (
+            "INSERT INTO conversations \
+                 (id, tenant_id, site_id, visitor_id, state, operator_id, last_seq, created_at, \
+                  accepted_at) \
+             VALUES ($6, $1, $2, $4, 'active', $3, 0, $5, $5)",
+            "an active conversation",
+        ),
+    ] {
+        sqlx::query(statement)
+            .bind(tenant.as_uuid())
+            .bind(site.as_uuid())
+            .bind(operator.as_uuid())
+            .bind(visitor.as_uuid())
+            .bind(at)
+            .bind(conversation.as_uuid())
+            .execute(&mut raw)
+            .await
+            .expect(what);
+    }
+    raw.close().await.expect("closed");
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .expect("the store opens and migrates");
+    assert_eq!(
+        store
+            .fetch_routing_settings(tenant)
+            .await
+            .expect("settings"),
+        RoutingSettings {
+            routing: RoutingMode::Manual,
+            max_chats_per_operator: None,
+            show_monitoring: false,
+        }
+    );
+    assert_eq!(
+        store
+            .fetch_operator(tenant, operator)
+            .await
+            .expect("operator")
+            .max_chats,
+        None
+    );
+    let sites = store.list_sites(tenant).await.expect("sites");
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].default_department_id, None);
+    assert!(sites[0].require_tls);
+    let old = store
+        .fetch_conversation(tenant, conversation)
+        .await
+        .expect("conversation");
+    assert_eq!(old.department_id, None);
+    assert_eq!(old.state, ConversationState::Active);
+    assert_eq!(old.operator_id, Some(operator));
+    assert_eq!(
+        store.operator_loads(tenant).await.expect("loads"),
+        vec![OperatorLoad {
+            operator_id: operator,
+            active: 1,
+            limit: None,
+            last_assigned_at: None,
+        }]
+    );
+    // Picked by the operator before routing existed: never "unanswered".
+    assert_eq!(
+        store
+            .list_unanswered_conversations(
+                tenant,
+                created_at - Duration::from_secs(60),
+                now() + Duration::from_secs(60),
+            )
+            .await
+            .expect("unanswered"),
+        Vec::new()
+    );
+    assert_eq!(
+        store.list_departments(tenant).await.expect("departments"),
+        Vec::new()
+    );
+    let support = Department {
+        id: DepartmentId::new(),
+        tenant_id: tenant,
+        name: "Support".to_owned(),
+        routing: RoutingMode::LeastBusy,
+        operators: vec![operator],
+        created_at: now(),
+    };
+    store
+        .insert_department(tenant, &support)
+        .await
+        .expect("a department with an old operator");
+    assert_eq!(
+        store.list_departments(tenant).await.expect("departments"),
+        vec![support]
+    );
+    store.close().await;
+
+    // The new constraints hold on the upgraded file.
+    let mut raw = connect(&path).await;
+    for (statement, why) in [
+        (
+            "UPDATE tenants SET routing = 'random'",
+            "routing is one of three modes",
+        ),
+        (
+            "UPDATE tenants SET max_chats_per_operator = 0",
+            "a limit is at least 1",
+        ),
+        (
+            "UPDATE operators SET max_chats = 0",
+            "a limit is at least 1",
+        ),
+        (
+            "UPDATE tenants SET show_monitoring = 2",
+            "show_monitoring is a flag",
+        ),
+        (
+            "UPDATE conversations SET auto_assigned = 2",
+            "auto_assigned is a flag",
+        ),
+        (
+            "UPDATE conversations SET department_id = X'00'",
+            "a department id is 16 bytes",
+        ),
+        (
+            "INSERT INTO department_members VALUES (randomblob(16), randomblob(16), \
+             randomblob(16))",
+            "members reference a department and an operator",
         ),
     ] {
         let refused = sqlx::query(statement).execute(&mut raw).await;

@@ -10,10 +10,11 @@
 
 use async_trait::async_trait;
 use livehelp_domain::{
-    AuditEntry, AuditEntryId, Conversation, ConversationId, Email, EndReason, Message, NewMessage,
-    Operator, OperatorId, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
-    SessionId, Site, SiteKey, Tenant, TenantId, TenantStatus, Timestamp, Visitor, VisitorId,
-    VisitorSession, VisitorSessionId,
+    AuditEntry, AuditEntryId, Conversation, ConversationId, Department, DepartmentId, Email,
+    EndReason, Message, NewMessage, Operator, OperatorId, OperatorLoad, OperatorSession,
+    OperatorStatus, PageRef, PasswordReset, PlatformAdmin, RoutingSettings, SessionId, Site,
+    SiteKey, Tenant, TenantId, TenantStatus, Timestamp, Visitor, VisitorId, VisitorSession,
+    VisitorSessionId,
 };
 use thiserror::Error;
 
@@ -110,8 +111,9 @@ pub trait SiteStore: Send + Sync {
     async fn insert_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()>;
     /// The sites of a tenant, oldest first.
     async fn list_sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>>;
-    /// Replaces a site's name, allowed origins, privacy-policy URL and require-TLS switch
-    /// (the key and id never change); `NotFound` for an unknown site of this tenant.
+    /// Replaces a site's name, allowed origins, privacy-policy URL, require-TLS switch and
+    /// default department (the key and id never change); `NotFound` for an unknown site of
+    /// this tenant, or when the default department is not one of this tenant's.
     async fn update_site(&self, tenant: TenantId, site: &Site) -> StoreResult<()>;
 }
 
@@ -137,8 +139,8 @@ pub trait OperatorStore: Send + Sync {
         tenant: TenantId,
         session: SessionId,
     ) -> StoreResult<()>;
-    /// Replaces an operator's display name, role, password hash and disabled flag;
-    /// `NotFound` for an unknown operator of this tenant.
+    /// Replaces an operator's display name, role, password hash, disabled flag and chat
+    /// limit; `NotFound` for an unknown operator of this tenant.
     async fn update_operator(&self, tenant: TenantId, operator: &Operator) -> StoreResult<()>;
     /// Records a failed login at `now`: increments the failure count and, when it reaches
     /// `lock_after`, sets `locked_until = now + lock_for` and resets the count. Atomic
@@ -272,10 +274,58 @@ pub enum AppendEffect {
         site_id: livehelp_domain::SiteId,
         /// Who asks.
         visitor_id: VisitorId,
+        /// The department whose queue it joins; `None` for the general queue.
+        department_id: Option<DepartmentId>,
     },
-    /// `queued` → `active`, owned by `operator`. Otherwise `WrongState`.
+    /// `queued` → `active`, owned by `operator`, who picked it. Otherwise `WrongState`.
+    /// Refused with `Conflict { constraint: "operator_chat_limit" }` when the operator
+    /// already holds their limit of active chats (own limit, else the tenant's), checked
+    /// atomically with the change, so racing accepts and assignments cannot exceed it
+    /// (case BR-04). `NotFound` for an operator not of this tenant.
     Accept {
         /// The accepting operator.
+        operator: OperatorId,
+    },
+    /// Like `Accept`, but the server's automatic routing chose `operator` (the chat then
+    /// counts as unanswered until that operator writes to it; see
+    /// [`RoutingStore::list_unanswered_conversations`]). A disabled operator is refused
+    /// like a full one.
+    Assign {
+        /// The chosen operator.
+        operator: OperatorId,
+    },
+    /// An `active` conversation owned by `from` moves to `to` (transfer, take-over,
+    /// reassignment). Otherwise `WrongState`; `to` over its limit or disabled is
+    /// `Conflict { constraint: "operator_chat_limit" }`.
+    Transfer {
+        /// The owner the caller saw.
+        from: OperatorId,
+        /// The new owner.
+        to: OperatorId,
+        /// Whether the server chose `to` (unanswered rule as for `Assign`).
+        automatic: bool,
+    },
+    /// An `active` conversation owned by `from` goes back to `queued` (operator gone past
+    /// the grace period, or transferred to a department), in `department_id`'s queue.
+    /// Its place in the queue is by `created_at`, so it is ahead of every chat that
+    /// arrived after it. Otherwise `WrongState`.
+    Requeue {
+        /// The owner the caller saw.
+        from: OperatorId,
+        /// The queue it goes back to.
+        department_id: Option<DepartmentId>,
+    },
+    /// A supervisor joins an `active` conversation visibly without taking it over
+    /// ("barge"): from now on they may write to it (see `ParticipantMessage`). Joining
+    /// twice is allowed. Otherwise `WrongState`.
+    Join {
+        /// The joining operator.
+        operator: OperatorId,
+    },
+    /// A message from an operator who joined an `active` conversation (`Join`) but does
+    /// not own it. Otherwise `WrongState`.
+    ParticipantMessage {
+        /// The writing participant.
         operator: OperatorId,
     },
     /// `queued` or `active` → `ended`. When `operator` is set the conversation must be
@@ -286,6 +336,21 @@ pub enum AppendEffect {
         /// The operator who must own the conversation, for operator ends.
         operator: Option<OperatorId>,
     },
+}
+
+/// Whether an `Accept`, `Assign` or `Transfer` that matched no row failed only because
+/// of the operator's chat limit (or a disabled target): the conversation, read back after
+/// the failed update, is still in the state the effect expects. Both backends use this to
+/// answer `Conflict { constraint: "operator_chat_limit" }` instead of `WrongState`.
+pub fn blocked_by_limit(effect: &AppendEffect, current: &Conversation) -> bool {
+    use livehelp_domain::ConversationState::{Active, Queued};
+    match effect {
+        AppendEffect::Accept { .. } | AppendEffect::Assign { .. } => current.state == Queued,
+        AppendEffect::Transfer { from, .. } => {
+            current.state == Active && current.operator_id == Some(*from)
+        }
+        _ => false,
+    }
 }
 
 /// One request to the message writer.
@@ -367,9 +432,89 @@ pub trait ConversationStore: Send + Sync {
     async fn close(&self);
 }
 
+/// Departments, routing settings and what automatic routing reads.
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    /// Creates a department with its members; `Conflict { constraint: "department_name" }`
+    /// if the tenant has one with this name, `NotFound` if a member is not an operator of
+    /// this tenant.
+    async fn insert_department(&self, tenant: TenantId, department: &Department)
+    -> StoreResult<()>;
+    /// Replaces a department's name, mode and members (same errors as insert, `NotFound`
+    /// for an unknown department).
+    async fn update_department(&self, tenant: TenantId, department: &Department)
+    -> StoreResult<()>;
+    /// Deletes a department: its open conversations move to the general queue and sites
+    /// that defaulted to it default to none. `NotFound` for an unknown department.
+    async fn delete_department(
+        &self,
+        tenant: TenantId,
+        department: DepartmentId,
+    ) -> StoreResult<()>;
+    /// The tenant's departments with their members, by name.
+    async fn list_departments(&self, tenant: TenantId) -> StoreResult<Vec<Department>>;
+    /// The tenant's routing settings (defaults for a tenant that never set them).
+    async fn fetch_routing_settings(&self, tenant: TenantId) -> StoreResult<RoutingSettings>;
+    /// Replaces the tenant's routing settings; `NotFound` for an unknown tenant.
+    async fn update_routing_settings(
+        &self,
+        tenant: TenantId,
+        settings: &RoutingSettings,
+    ) -> StoreResult<()>;
+    /// Every enabled operator of the tenant with their active chats, limit in force and
+    /// last assignment, oldest account first.
+    async fn operator_loads(&self, tenant: TenantId) -> StoreResult<Vec<OperatorLoad>>;
+    /// A queued conversation's place in its queue (1 = next), counting the queued
+    /// conversations of the same department (or the general queue) created before it
+    /// (ties by id). `None` when it is not queued; `NotFound` when unknown.
+    async fn queue_position(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<u64>>;
+    /// When conversations of one queue (`None`: the general queue) were last assigned
+    /// (accepted, assigned or transferred), at or after `since`, newest first, at most
+    /// 100.
+    async fn recent_assignments(
+        &self,
+        tenant: TenantId,
+        department: Option<DepartmentId>,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>>;
+    /// The tenant's open (`queued` or `active`) conversations, oldest first, at most
+    /// `limit`.
+    async fn list_open_conversations(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// Active conversations that the server assigned (`Assign`, automatic `Transfer`)
+    /// between `assigned_after` (exclusive) and `assigned_before` (inclusive) and to which
+    /// the owner has written nothing since, oldest assignment first.
+    async fn list_unanswered_conversations(
+        &self,
+        tenant: TenantId,
+        assigned_after: Timestamp,
+        assigned_before: Timestamp,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// Operators who joined the conversation without owning it (`Join`), in join order.
+    async fn list_participants(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<OperatorId>>;
+}
+
 /// Everything a livehelp node needs from its database.
 pub trait Store:
-    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore + AuditStore
+    EntryStore
+    + TenantStore
+    + SiteStore
+    + OperatorStore
+    + VisitorStore
+    + ConversationStore
+    + AuditStore
+    + RoutingStore
 {
 }
 
@@ -381,5 +526,6 @@ impl<T> Store for T where
         + VisitorStore
         + ConversationStore
         + AuditStore
+        + RoutingStore
 {
 }

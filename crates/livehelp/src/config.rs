@@ -56,6 +56,12 @@ pub struct Config {
     pub visitor_message_burst: u32,
     /// Messages a visitor may send per second after the burst.
     pub visitor_messages_per_second: u32,
+    /// Seconds an operator may be disconnected before their chats go to another operator
+    /// or back to the queue (case BR-06).
+    pub operator_grace_seconds: u64,
+    /// Seconds a chat the server assigned may go unanswered before it is reassigned; 0
+    /// turns the rule off.
+    pub reassign_unanswered_seconds: u64,
 }
 
 impl Default for Config {
@@ -75,6 +81,8 @@ impl Default for Config {
             max_connections_per_ip: 1_000,
             visitor_message_burst: 20,
             visitor_messages_per_second: 2,
+            operator_grace_seconds: 60,
+            reassign_unanswered_seconds: 120,
         }
     }
 }
@@ -133,6 +141,12 @@ pub struct ConfigArgs {
     /// Messages a visitor may send per second after the burst.
     #[arg(global = true, long, env = "LIVEHELP_VISITOR_MESSAGES_PER_SECOND")]
     pub visitor_messages_per_second: Option<u32>,
+    /// Seconds a disconnected operator keeps their chats (default 60).
+    #[arg(global = true, long, env = "LIVEHELP_OPERATOR_GRACE_SECONDS")]
+    pub operator_grace_seconds: Option<u64>,
+    /// Seconds before an unanswered, automatically assigned chat is reassigned (0: never).
+    #[arg(global = true, long, env = "LIVEHELP_REASSIGN_UNANSWERED_SECONDS")]
+    pub reassign_unanswered_seconds: Option<u64>,
 }
 
 impl Config {
@@ -193,6 +207,12 @@ impl Config {
         }
         if let Some(rate) = args.visitor_messages_per_second {
             config.visitor_messages_per_second = rate;
+        }
+        if let Some(seconds) = args.operator_grace_seconds {
+            config.operator_grace_seconds = seconds;
+        }
+        if let Some(seconds) = args.reassign_unanswered_seconds {
+            config.reassign_unanswered_seconds = seconds;
         }
         Ok(config)
     }

@@ -126,7 +126,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = backends::open_store(&config).await?;
     let bus = backends::open_bus(&config).await?;
-    let app = App::new(store, bus.shared(), AppOptions::default());
+    let app = App::new(store, bus.shared(), app_options(&config));
     let demo_login = if demo {
         Some(demo::ensure(&app, &config.data_dir).await?)
     } else {
@@ -178,6 +178,24 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     bus.leave().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The use cases' tunables from the configuration. The sweeper looks four times per
+/// grace period (at most every 5 s), so the grace is honoured to within a quarter of it.
+fn app_options(config: &Config) -> AppOptions {
+    let grace = std::time::Duration::from_secs(config.operator_grace_seconds);
+    AppOptions {
+        routing: livehelp_app::RoutingOptions {
+            grace,
+            unanswered: (config.reassign_unanswered_seconds > 0)
+                .then(|| std::time::Duration::from_secs(config.reassign_unanswered_seconds)),
+            sweep_every: (grace / 4).clamp(
+                std::time::Duration::from_millis(250),
+                std::time::Duration::from_secs(5),
+            ),
+        },
+        ..AppOptions::default()
+    }
 }
 
 fn parse_proxies(cidrs: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod conversations;
 pub mod health;
 pub mod operators;
+pub mod routing;
 pub mod sites;
 pub mod transcripts;
 pub mod visitor_sessions;

@@ -60,6 +60,7 @@ pub async fn update(
         display_name: body.display_name,
         role: body.role.as_deref().map(role).transpose()?,
         disabled: body.disabled,
+        max_chats: body.max_chats,
     };
     let operator = state
         .app
@@ -131,6 +132,7 @@ fn dto(operator: &Operator) -> OperatorDto {
         disabled: operator.disabled,
         status: operator.status.as_str().to_owned(),
         locked_until: operator.locked_until,
+        max_chats: operator.max_chats,
         created_at: operator.created_at,
     }
 }

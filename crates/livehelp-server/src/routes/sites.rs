@@ -74,6 +74,9 @@ pub async fn update(
         allowed_origins: body.allowed_origins,
         privacy_policy_url: body.privacy_policy_url,
         require_tls: body.require_tls,
+        default_department_id: body
+            .default_department_id
+            .map(|id| id.map(livehelp_domain::DepartmentId::from_uuid)),
     };
     let site = state
         .app
@@ -90,6 +93,7 @@ fn dto(site: &Site) -> SiteDto {
         allowed_origins: site.allowed_origins.clone(),
         privacy_policy_url: site.privacy_policy_url.clone(),
         require_tls: site.require_tls,
+        default_department_id: site.default_department_id.map(|id| id.as_uuid()),
         created_at: site.created_at,
     }
 }

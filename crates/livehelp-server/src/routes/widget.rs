@@ -21,6 +21,14 @@ pub async fn config(
         tenant_name: config.tenant_name,
         privacy_policy_url: config.site.privacy_policy_url,
         available: config.available,
+        departments: config
+            .departments
+            .into_iter()
+            .map(|(id, name)| livehelp_protocol::rest::DepartmentChoiceDto {
+                id: id.as_uuid(),
+                name,
+            })
+            .collect(),
     }))
 }
 

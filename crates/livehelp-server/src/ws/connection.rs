@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use livehelp_app::{App, AppError, Principal};
+use livehelp_app::{App, AppError, BargeMode, Principal, TransferTarget};
 use livehelp_bus::{BusEvent, BusItem, Topic};
 use livehelp_domain::{
     Conversation, ConversationId, ConversationState, Message, MessageAuthor, OperatorStatus,
@@ -80,10 +80,14 @@ pub async fn run<S, R>(
         subscriptions: StreamMap::new(),
         followed: HashMap::new(),
         session,
+        monitoring: Vec::new(),
+        queue_dirty: false,
+        queue_sent: None,
     };
     if let Err(error) = connection.serve(stream).await {
         tracing::debug!(%error, "connection ended with an error");
     }
+    connection.stop_monitoring().await;
     drop(connection);
     let _ = writer.await;
     gauge.dec();
@@ -100,7 +104,17 @@ struct Connection {
     /// The operator's login session, re-checked on every ping so a logout, revocation,
     /// disabling or suspension also closes open sockets.
     session: Option<SessionId>,
+    /// Conversations a supervisor monitors from this socket (their owners are told when
+    /// it closes, if the tenant shows monitoring).
+    monitoring: Vec<Conversation>,
+    /// Visitor: the queue moved since the last `queue_position`.
+    queue_dirty: bool,
+    /// Visitor: the last `queue_position` sent (conversation, position, estimate).
+    queue_sent: Option<(ConversationId, u64, u64)>,
 }
+
+/// How often a visitor's queue position is re-checked after the queue moved.
+const QUEUE_POSITION_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the reader loop stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +135,8 @@ impl Connection {
         let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
         let mut last_heard = tokio::time::Instant::now();
+        let mut queue_tick = tokio::time::interval(QUEUE_POSITION_EVERY);
+        queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -158,6 +174,12 @@ impl Connection {
                 }
                 Some((topic, item)) = self.subscriptions.next(), if !self.subscriptions.is_empty() => {
                     self.on_bus(topic, item).await?;
+                }
+                _ = queue_tick.tick(), if self.queue_dirty => {
+                    self.queue_dirty = false;
+                    if let Err(FrameFailure::Stop(stop)) = self.send_queue_position().await {
+                        return Err(stop);
+                    }
                 }
                 _ = ping.tick() => {
                     if !self.session_still_valid().await {
@@ -262,8 +284,60 @@ impl Connection {
             self.subscribe(Topic::Queue(tenant)).await;
             self.subscribe(Topic::Operator(tenant, id)).await;
             self.send_queue().await?;
+            // A newly connected operator may take chats waiting in automatic queues.
+            self.app.request_dispatch(tenant);
         }
         Ok(())
+    }
+
+    /// Visitor: sends where their queued conversation stands, if it changed; follows the
+    /// tenant's queue while it waits and stops once it is served or over.
+    async fn send_queue_position(&mut self) -> Result<(), FrameFailure> {
+        let Principal::Visitor(visitor) = &self.principal else {
+            return Ok(());
+        };
+        let visitor = visitor.clone();
+        let Some(conversation_id) = self.followed.keys().next().copied() else {
+            return Ok(());
+        };
+        let status = self
+            .app
+            .queue_status(&visitor, conversation_id, time::OffsetDateTime::now_utc())
+            .await?;
+        let queue = Topic::Queue(visitor.tenant_id);
+        let Some(status) = status else {
+            self.subscriptions.remove(&queue);
+            self.queue_sent = None;
+            return Ok(());
+        };
+        self.subscribe(queue).await;
+        let current = (
+            conversation_id,
+            status.position,
+            status.estimated_wait_seconds,
+        );
+        if self.queue_sent != Some(current) {
+            self.queue_sent = Some(current);
+            self.send(ServerFrame::QueuePosition {
+                conversation_id: conversation_id.as_uuid(),
+                position: status.position,
+                estimated_wait_seconds: status.estimated_wait_seconds,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the owners of monitored conversations that this supervisor stopped watching.
+    async fn stop_monitoring(&mut self) {
+        let Principal::Operator(operator) = &self.principal else {
+            return;
+        };
+        for conversation in std::mem::take(&mut self.monitoring) {
+            if let Err(error) = self.app.stop_monitoring(operator, &conversation).await {
+                tracing::debug!(%error, "could not announce the end of monitoring");
+            }
+        }
     }
 
     async fn send_queue(&mut self) -> Result<(), Stop> {
@@ -325,7 +399,10 @@ impl Connection {
     async fn on_frame(&mut self, frame: ClientFrame) -> Result<(), FrameFailure> {
         let now = time::OffsetDateTime::now_utc();
         match frame {
-            ClientFrame::StartChat { client_msg_id } => {
+            ClientFrame::StartChat {
+                client_msg_id,
+                department_id,
+            } => {
                 let Principal::Visitor(visitor) = &self.principal else {
                     return Err(AppError::Forbidden("only visitors start chats").into());
                 };
@@ -337,7 +414,11 @@ impl Connection {
                         .chat_start(visitor.visitor_id)
                         .map_err(rate_limited)?;
                 }
-                let appended = self.app.start_chat(visitor, client_msg_id, now).await?;
+                let department = department_id.map(livehelp_domain::DepartmentId::from_uuid);
+                let appended = self
+                    .app
+                    .start_chat(visitor, client_msg_id, department, now)
+                    .await?;
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
             }
@@ -442,10 +523,91 @@ impl Connection {
                     AppError::InvalidRequest("status must be online or away".into())
                 })?;
                 self.app.set_operator_status(operator, status).await?;
+                if status == OperatorStatus::Online {
+                    self.app.request_dispatch(operator.tenant_id);
+                }
                 self.send(ServerFrame::Status {
                     status: status.as_str().to_owned(),
                 })
                 .await?;
+            }
+            ClientFrame::Whisper {
+                client_msg_id,
+                conversation_id,
+                text,
+            } => {
+                let operator = self.operator("only operators whisper")?;
+                let appended = self
+                    .app
+                    .whisper(
+                        &operator,
+                        ConversationId::from_uuid(conversation_id),
+                        client_msg_id,
+                        text,
+                        now,
+                    )
+                    .await?;
+                self.ack(client_msg_id, &appended).await?;
+            }
+            ClientFrame::Transfer {
+                client_msg_id,
+                conversation_id,
+                to_operator_id,
+                to_department_id,
+                note,
+            } => {
+                let operator = self.operator("only operators transfer chats")?;
+                let target = match (to_operator_id, to_department_id) {
+                    (Some(to), None) => {
+                        TransferTarget::Operator(livehelp_domain::OperatorId::from_uuid(to))
+                    }
+                    (None, Some(to)) => {
+                        TransferTarget::Department(livehelp_domain::DepartmentId::from_uuid(to))
+                    }
+                    _ => {
+                        return Err(AppError::InvalidRequest(
+                            "give exactly one of to_operator_id and to_department_id".into(),
+                        )
+                        .into());
+                    }
+                };
+                let appended = self
+                    .app
+                    .transfer(
+                        &operator,
+                        ConversationId::from_uuid(conversation_id),
+                        client_msg_id,
+                        target,
+                        note,
+                        now,
+                    )
+                    .await?;
+                self.ack(client_msg_id, &appended).await?;
+            }
+            ClientFrame::Barge {
+                client_msg_id,
+                conversation_id,
+                mode,
+            } => {
+                let operator = self.operator("only supervisors barge in")?;
+                let mode = match mode.as_str() {
+                    "join" => BargeMode::Join,
+                    "take_over" => BargeMode::TakeOver,
+                    _ => {
+                        return Err(AppError::InvalidRequest(
+                            "mode must be join or take_over".into(),
+                        )
+                        .into());
+                    }
+                };
+                let conversation_id = ConversationId::from_uuid(conversation_id);
+                let appended = self
+                    .app
+                    .barge(&operator, conversation_id, client_msg_id, mode, now)
+                    .await?;
+                self.ack(client_msg_id, &appended).await?;
+                let delivered = self.followed.get(&conversation_id).copied().unwrap_or(0);
+                self.follow(conversation_id, delivered).await?;
             }
         }
         Ok(())
@@ -462,10 +624,12 @@ impl Connection {
         let conversation = self.app.follow(&self.principal, conversation_id).await?;
         if let Principal::Operator(operator) = &self.principal
             && !self.followed.contains_key(&conversation.id)
-        {
-            self.app
+            && self
+                .app
                 .record_monitoring(operator, &conversation, time::OffsetDateTime::now_utc())
-                .await?;
+                .await?
+        {
+            self.monitoring.push(conversation.clone());
         }
         self.subscribe(Topic::Conversation(conversation.tenant_id, conversation.id))
             .await;
@@ -483,7 +647,21 @@ impl Connection {
             last_seq,
         })
         .await?;
+        if matches!(self.principal, Principal::Visitor(_))
+            && conversation.state == ConversationState::Queued
+        {
+            self.queue_sent = None;
+            self.send_queue_position().await?;
+        }
         Ok(())
+    }
+
+    /// The operator behind this socket, or `Forbidden(why)` for a visitor.
+    fn operator(&self, why: &'static str) -> Result<livehelp_app::OperatorPrincipal, FrameFailure> {
+        match &self.principal {
+            Principal::Operator(operator) => Ok(operator.clone()),
+            Principal::Visitor(_) => Err(AppError::Forbidden(why).into()),
+        }
     }
 
     /// Sends every stored message after the last delivered one.
@@ -537,6 +715,25 @@ impl Connection {
             (BusEvent::Conversation(conversation), topic) => {
                 self.on_conversation(conversation, topic).await
             }
+            (
+                BusEvent::Monitoring {
+                    conversation_id,
+                    supervisor_id,
+                    supervisor_name,
+                    watching,
+                },
+                Topic::Operator(..),
+            ) => self
+                .send(ServerFrame::Monitoring {
+                    conversation_id: conversation_id.as_uuid(),
+                    supervisor: ParticipantDto {
+                        id: supervisor_id.as_uuid(),
+                        name: Some(supervisor_name.clone()),
+                    },
+                    watching: *watching,
+                })
+                .await
+                .map_err(FrameFailure::Stop),
             _ => Ok(()),
         };
         match result {
@@ -573,9 +770,28 @@ impl Connection {
                 if self.followed.contains_key(&conversation.id) =>
             {
                 self.send_conversation(conversation).await?;
+                // Served, requeued (transfer to a department) or over: the position
+                // changes or stops.
+                self.queue_dirty = true;
             }
-            (Principal::Operator(_), Topic::Queue(_)) => {
+            // The tenant's queue moved: re-check this visitor's place (only the position
+            // is sent; other visitors' conversations never are).
+            (Principal::Visitor(_), Topic::Queue(_)) => self.queue_dirty = true,
+            (Principal::Operator(operator), Topic::Queue(_)) => {
+                let handed_away = conversation.state == ConversationState::Active
+                    && conversation.operator_id != Some(operator.operator_id)
+                    && !App::may_monitor(operator.role)
+                    && self.followed.contains_key(&conversation.id);
                 self.send_conversation(conversation).await?;
+                if handed_away {
+                    // Transferred to someone else: a plain operator stops following it.
+                    self.followed.remove(&conversation.id);
+                    self.subscriptions.remove(&Topic::Conversation(
+                        conversation.tenant_id,
+                        conversation.id,
+                    ));
+                    return Ok(());
+                }
                 if conversation.state == ConversationState::Ended
                     && self.followed.contains_key(&conversation.id)
                 {

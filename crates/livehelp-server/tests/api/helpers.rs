@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use livehelp_app::{App, AppOptions, NewOperator, NewSite, NewTenant};
 use livehelp_bus::InProcessBus;
-use livehelp_domain::{Role, TenantId};
+use livehelp_domain::{OperatorId, Role, TenantId};
 use livehelp_protocol::rest::VisitorSessionResponse;
 use livehelp_server::{Server, ServerOptions};
 use livehelp_store_sqlite::{SqliteOptions, SqliteStore};
@@ -52,15 +52,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server on a free port with these options.
 pub async fn spawn_app_with(options: ServerOptions) -> TestApp {
+    spawn_app_with_options(options, AppOptions::default()).await
+}
+
+/// Starts a server on a free port with these server and application options.
+pub async fn spawn_app_with_options(options: ServerOptions, app_options: AppOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("test.sqlite3"), SqliteOptions::default())
         .await
         .expect("store opens");
-    let app = App::new(
-        Arc::new(store),
-        Arc::new(InProcessBus::new()),
-        AppOptions::default(),
-    );
+    let app = App::new(Arc::new(store), Arc::new(InProcessBus::new()), app_options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -107,12 +108,18 @@ impl TestApp {
     }
 
     /// Adds an operator (role `operator`) to a tenant.
-    pub async fn operator(&self, tenant: TenantId, email: &str, name: &str) {
-        self.member(tenant, email, name, Role::Operator).await;
+    pub async fn operator(&self, tenant: TenantId, email: &str, name: &str) -> OperatorId {
+        self.member(tenant, email, name, Role::Operator).await
     }
 
     /// Adds an account with any role to a tenant.
-    pub async fn member(&self, tenant: TenantId, email: &str, name: &str, role: Role) {
+    pub async fn member(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        name: &str,
+        role: Role,
+    ) -> OperatorId {
         let input = NewOperator {
             email: email.into(),
             display_name: name.into(),
@@ -122,7 +129,8 @@ impl TestApp {
         self.app
             .create_operator(tenant, input, time::OffsetDateTime::now_utc())
             .await
-            .expect("operator");
+            .expect("operator")
+            .id
     }
 
     /// Opens a visitor session; returns the response body.

@@ -47,6 +47,14 @@ const KNOWN_ROUTES: &[&str] = &[
     "POST /api/v1/sites",
     "PATCH /api/v1/sites/{id}",
     "GET /api/v1/audit-log",
+    "GET /api/v1/visitor/conversations/{id}/transcript",
+    "GET /api/v1/departments",
+    "POST /api/v1/departments",
+    "PATCH /api/v1/departments/{id}",
+    "DELETE /api/v1/departments/{id}",
+    "GET /api/v1/routing-settings",
+    "PATCH /api/v1/routing-settings",
+    "GET /api/v1/supervisor/overview",
     "GET /",
     "GET /favicon.ico",
     "GET /widget.js",
@@ -83,6 +91,7 @@ type Caller = (String, Option<(String, String)>, Option<String>);
 
 struct TenantA {
     conversation: Uuid,
+    department: Uuid,
     visitor: Uuid,
     operator_ids: Vec<String>,
     site_id: String,
@@ -97,6 +106,7 @@ impl TenantA {
     fn markers(&self) -> Vec<String> {
         let mut markers = vec![
             self.conversation.to_string(),
+            self.department.to_string(),
             self.visitor.to_string(),
             self.site_id.clone(),
             self.session_id.clone(),
@@ -108,8 +118,12 @@ impl TenantA {
     }
 
     fn path(&self, pattern: &str) -> String {
-        let id = if pattern.starts_with("/api/v1/conversations/") {
+        let id = if pattern.starts_with("/api/v1/conversations/")
+            || pattern.starts_with("/api/v1/visitor/conversations/")
+        {
             self.conversation.to_string()
+        } else if pattern.starts_with("/api/v1/departments/") {
+            self.department.to_string()
         } else if pattern.starts_with("/api/v1/operators/") {
             self.operator_ids[0].clone()
         } else if pattern.starts_with("/api/v1/sites/{id}") {
@@ -192,7 +206,24 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         .as_str()
         .expect("session")
         .to_owned();
+    let department: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/departments",
+            &a_admin,
+            Some(json!({"name": "Alpha sales", "routing": "manual"})),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let a_department: Uuid = department["id"]
+        .as_str()
+        .expect("department id")
+        .parse()
+        .expect("uuid");
     let tenant_a = TenantA {
+        department: a_department,
         conversation,
         visitor: visitor_session.visitor_id,
         operator_ids,
@@ -300,6 +331,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         let all = vec![
             ClientFrame::StartChat {
                 client_msg_id: Uuid::new_v4(),
+                department_id: Some(a_department),
             },
             ClientFrame::SendMessage {
                 client_msg_id: Uuid::new_v4(),
@@ -330,6 +362,23 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             ClientFrame::SetStatus {
                 status: "away".into(),
             },
+            ClientFrame::Whisper {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+                text: "intrusion".into(),
+            },
+            ClientFrame::Transfer {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+                to_operator_id: None,
+                to_department_id: Some(a_department),
+                note: Some("intrusion".into()),
+            },
+            ClientFrame::Barge {
+                client_msg_id: Uuid::new_v4(),
+                conversation_id,
+                mode: "take_over".into(),
+            },
         ];
         // Adding a frame type without listing it above breaks this match.
         for frame in &all {
@@ -342,7 +391,10 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
                 | ClientFrame::Resume { .. }
                 | ClientFrame::Ping {}
                 | ClientFrame::PageView { .. }
-                | ClientFrame::SetStatus { .. } => {}
+                | ClientFrame::SetStatus { .. }
+                | ClientFrame::Whisper { .. }
+                | ClientFrame::Transfer { .. }
+                | ClientFrame::Barge { .. } => {}
             }
         }
         assert_eq!(all.len(), ClientFrame::TYPES.len());

@@ -46,6 +46,7 @@ pub async fn conversation_and_messages_round_trip(store: Arc<dyn Store>) {
             effect: AppendEffect::Open {
                 site_id: fixture.site.id,
                 visitor_id: visitor,
+                department_id: None,
             },
         },
         AppendRequest {
@@ -159,6 +160,7 @@ pub async fn conversation_and_messages_round_trip(store: Arc<dyn Store>) {
         accepted_at: Some(at(2)),
         ended_at: Some(at(6)),
         end_reason: Some(EndReason::OperatorEnded(operator)),
+        department_id: None,
     };
     assert_eq!(last, Some(expected.clone()));
     assert_eq!(

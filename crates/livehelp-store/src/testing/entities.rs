@@ -45,6 +45,7 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
         ],
         privacy_policy_url: Some("https://shop.example/privacy?lang=he#מדיניות".to_owned()),
         require_tls: true,
+        default_department_id: None,
         created_at,
     };
     let bare_site = Site {
@@ -108,6 +109,7 @@ pub async fn entities_round_trip(store: Arc<dyn Store>) {
             status,
             failed_logins,
             locked_until,
+            max_chats: None,
             created_at: created_at + Duration::from_millis(index as u64),
         };
         ok(store.insert_operator(tenant.id, &operator).await);

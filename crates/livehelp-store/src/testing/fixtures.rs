@@ -52,6 +52,7 @@ impl Fixture {
             allowed_origins: vec!["https://fixture.example".to_owned()],
             privacy_policy_url: None,
             require_tls: false,
+            default_department_id: None,
             created_at,
         };
         ok(store.insert_site(tenant.id, &site).await);
@@ -68,6 +69,7 @@ impl Fixture {
                 status: OperatorStatus::Online,
                 failed_logins: 0,
                 locked_until: None,
+                max_chats: None,
                 created_at: created_at + Duration::from_micros(index as u64),
             };
             ok(store.insert_operator(tenant.id, &operator).await);
@@ -234,6 +236,7 @@ pub fn open_with_key(fixture: &Fixture, visitor: VisitorId, key: Option<Uuid>) -
         effect: AppendEffect::Open {
             site_id: fixture.site.id,
             visitor_id: visitor,
+            department_id: None,
         },
     }
 }

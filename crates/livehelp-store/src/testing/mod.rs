@@ -16,7 +16,8 @@
 //! per-visitor count), `entities` (tenants, sites, operators, visitors and their
 //! sessions), `accounts` (site and operator edits), `logins` (lock-out, session list and
 //! revocation, password resets), `platform` (the tenant list and status, platform
-//! admins), `audit` (the audit log), and `isolation` (one tenant never reaches another's
+//! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
+//! limits, the routing effects of `append` and the reads routing makes), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -33,6 +34,7 @@ mod history;
 mod isolation;
 mod logins;
 mod platform;
+mod routing;
 
 use std::sync::Arc;
 
@@ -69,6 +71,14 @@ pub use logins::{
     password_resets_are_used_once,
 };
 pub use platform::{platform_admins_by_email, tenants_list_and_status};
+pub use routing::{
+    accept_and_assign_respect_the_limit, departments_crud, join_and_participant_messages,
+    limit_holds_under_racing_assignments, list_open_conversations_oldest_first,
+    operator_max_chats_round_trip, queue_positions_per_department,
+    recent_assignments_by_department_and_time, requeue_rules, routing_effects_are_idempotent,
+    routing_is_tenant_isolated, routing_settings_round_trip, site_default_department_round_trip,
+    transfer_rules, unanswered_conversations,
+};
 
 /// Runs every check on `store`, [`close_answers_queued_appends_then_refuses`] last since it
 /// closes the store.
@@ -105,5 +115,20 @@ pub async fn run_all(store: Arc<dyn Store>) {
     tenants_list_and_status(store.clone()).await;
     platform_admins_by_email(store.clone()).await;
     audit_log_pages_newest_first(store.clone()).await;
+    departments_crud(store.clone()).await;
+    routing_settings_round_trip(store.clone()).await;
+    site_default_department_round_trip(store.clone()).await;
+    operator_max_chats_round_trip(store.clone()).await;
+    accept_and_assign_respect_the_limit(store.clone()).await;
+    limit_holds_under_racing_assignments(store.clone()).await;
+    transfer_rules(store.clone()).await;
+    requeue_rules(store.clone()).await;
+    join_and_participant_messages(store.clone()).await;
+    queue_positions_per_department(store.clone()).await;
+    recent_assignments_by_department_and_time(store.clone()).await;
+    list_open_conversations_oldest_first(store.clone()).await;
+    unanswered_conversations(store.clone()).await;
+    routing_effects_are_idempotent(store.clone()).await;
+    routing_is_tenant_isolated(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
