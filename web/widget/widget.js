@@ -23,6 +23,7 @@
     start: 'Start chat', welcomeBack: 'Welcome back, {name}!', welcomeBackAnon: 'Welcome back!',
     placeholder: 'Type a message…', send: 'Send', end: 'End chat', newChat: 'Start a new chat',
     log: 'Messages', connecting: 'Connecting…', waiting: 'Waiting for an agent…',
+    position: 'You are number {n} in line, about {t}', mins: '{n} min', soon: '1 min', dept: 'Topic',
     active: 'Chatting with {name}', agent: 'an agent', offline: 'Offline, reconnecting…', ended: 'Chat ended',
     requested: 'Chat requested. An agent will be with you shortly.', joined: '{name} joined the chat',
     endedMsg: 'The chat has ended.', typing: '{name} is typing…', sending: 'Sending…',
@@ -37,7 +38,7 @@
   var lastSeq = 0, seen = new Set(), pending = new Map(), outbox = [];
   var sock = null, gen = 0, attempts = 0, retryT = 0, helloed = false, everConnected = false, awaitPong = false;
   var cfgDone = false, consentState = null, interacted = false, isOpen = false, unread = 0, cfg = {}, viewShown = null;
-  var quiet = false, typingOn = false, typingAt = 0, typingStopT = 0, theirTypingT = 0, pageViewSent = false, starting = false;
+  var qpos = null, quiet = false, typingOn = false, typingAt = 0, typingStopT = 0, theirTypingT = 0, pageViewSent = false, starting = false;
   var ui = null, host = null, root = null;
 
   // ---- helpers ----
@@ -173,6 +174,7 @@
       var f = { type: e.type, client_msg_id: e.id };
       if (e.conv) f.conversation_id = e.conv;
       if (e.text != null) f.text = e.text;
+      if (e.dept) f.department_id = e.dept;
       if (send(f)) e.gen = gen;
     }
   }
@@ -201,11 +203,12 @@
       case 'resumed': if (f.conversation_id === conv) quiet = false; break;
       case 'conversation':
         var c = f.conversation || {};
-        if (c.id === conv) { cstate = c.state; paint(); }
+        if (c.id === conv) { cstate = c.state; if (c.state !== 'queued') qpos = null; paint(); }
         break;
       case 'typing':
         if (f.conversation_id === conv && f.author && f.author.kind !== 'visitor') theirTyping(f.is_typing, f.author.name);
         break;
+      case 'queue_position': if (f.conversation_id === conv) { qpos = f; paintStatus(); } break;
       case 'error': onError(f); break;
     }
   }
@@ -253,7 +256,7 @@
     var go = function () {
       clearLog(); conv = null; cstate = 'starting'; opName = null;
       outbox = outbox.filter(function (e) { return e.type === 'start_chat'; });
-      if (!outbox.length) outbox.push({ id: uuid(), type: 'start_chat' });
+      if (!outbox.length) outbox.push({ id: uuid(), type: 'start_chat', dept: ui.dept.value || null });
       paint(); focusFirst();
       connect(); flush();
     };
@@ -327,7 +330,7 @@
     '.in{flex:1;overflow:auto;padding:22px 20px;display:flex;flex-direction:column;gap:16px}.hi{margin:0;font-size:19px;font-weight:650}' +
     '.pv{margin:0;padding:12px 14px;background:#fff;border:1px solid var(--bd);border-radius:12px;font-size:14px;color:#374151}' +
     'a{color:var(--a);text-underline-offset:2px}label{display:block;font-size:14px;font-weight:600;margin:0 0 6px}.op{color:var(--mu);font-weight:400}' +
-    'input,textarea{font:inherit;color:inherit;width:100%;border:1px solid #d1d5db;border-radius:10px;padding:10px 12px;background:#fff;margin:0}' +
+    'input,textarea,select{font:inherit;color:inherit;width:100%;border:1px solid #d1d5db;border-radius:10px;padding:10px 12px;background:#fff;margin:0}' +
     'input:focus,textarea:focus{outline:2px solid var(--a);outline-offset:-1px}' +
     '.bt{width:100%;border:0;border-radius:10px;padding:11px 16px;background:var(--a);color:#fff;font-weight:600;margin-top:12px}.bt:hover{filter:brightness(.93)}.bt:disabled{opacity:.6}' +
     '.nt{margin:0;font-size:13px;color:#374151}.nt.er{color:#b91c1c}' +
@@ -376,9 +379,11 @@
     u.wb = el('p', { class: 'nt', 'data-testid': 'lh-welcome-back', hidden: true });
     u.name = el('input', { id: 'lh-name', type: 'text', autocomplete: 'name', 'data-testid': 'lh-name', placeholder: T.namePh, dir: 'auto', spellcheck: 'false' });
     u.nameBox = el('div', null, [el('label', { for: 'lh-name' }, [T.name + ' ', el('span', { class: 'op', text: T.optional })]), u.name]);
+    u.dept = el('select', { id: 'lh-dept', 'data-testid': 'lh-dept' });
+    u.deptBox = el('div', { hidden: true }, [el('label', { for: 'lh-dept', text: T.dept }), u.dept]);
     u.start = el('button', { class: 'bt', type: 'submit', 'data-testid': 'lh-start', text: T.start });
     u.inote = el('p', { class: 'nt', 'data-testid': 'lh-intro-note', role: 'alert', hidden: true });
-    u.form = el('form', { novalidate: true, 'data-testid': 'lh-start-form', onsubmit: function (e) { e.preventDefault(); startChat(u.nameBox.hidden ? '' : u.name.value); } }, [u.wb, u.nameBox, u.inote, u.start]);
+    u.form = el('form', { novalidate: true, 'data-testid': 'lh-start-form', onsubmit: function (e) { e.preventDefault(); startChat(u.nameBox.hidden ? '' : u.name.value); } }, [u.wb, u.nameBox, u.deptBox, u.inote, u.start]);
     u.intro = el('div', { class: 'in', 'data-testid': 'lh-intro' }, [el('p', { class: 'hi', text: T.hi }), u.pv, u.form]);
 
     // chat
@@ -429,7 +434,10 @@
     if (cfg.available === false) { txt = T.unavailable; cls += ' end'; }
     else if (cstate === 'ended') { txt = T.ended; cls += ' end'; }
     else if (token && !online() && (conv || cstate === 'starting')) { txt = everConnected ? T.offline : T.connecting; cls += ' off'; }
-    else if (cstate === 'starting' || cstate === 'queued') { txt = T.waiting; cls += ' off'; }
+    else if (cstate === 'starting' || cstate === 'queued') {
+      var m = qpos && Math.ceil(qpos.estimated_wait_seconds / 60);
+      txt = qpos ? str(T.position, { n: qpos.position, t: m > 1 ? str(T.mins, { n: m }) : T.soon }) : T.waiting; cls += ' off';
+    }
     else if (cstate === 'active') { s.className = cls; s.textContent = ''; s.append(frag(T.active, { name: opName || T.agent })); return; }
     else txt = T.tagline;
     s.className = cls; s.textContent = txt;
@@ -527,6 +535,9 @@
     build();
     api('GET', '/api/v1/sites/' + encodeURIComponent(SITE) + '/widget-config').then(function (c) {
       cfg = c || {}; cfgDone = true; paintPrivacy(); paint();
+      var ds = cfg.departments || [];
+      ui.dept.textContent = ''; ui.deptBox.hidden = !ds.length;
+      ds.forEach(function (x) { ui.dept.append(el('option', { value: x.id, text: x.name })); });
     }, function (e) {
       cfgDone = true;
       if (e.code === 'site_not_found') { host.remove(); ui = null; } else paint();
