@@ -984,3 +984,31 @@ async fn routing_administration_and_bad_input() {
         "chat_limit_reached"
     );
 }
+
+/// An operator set to `away` gets no new chats; back `online`, they take waiting ones.
+#[tokio::test]
+async fn away_operators_get_no_new_chats() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("away").await;
+    let admin = admin(&app, tenant.id, "admin@away.test").await;
+    set_routing(&app, &admin, "round_robin", None).await;
+    let (_, mut operator) = app.operator_client(&tenant.operator_email).await;
+    operator
+        .send(&ClientFrame::SetStatus {
+            status: "away".into(),
+        })
+        .await;
+    operator
+        .wait_for("status", |f| matches!(f, ServerFrame::Status { .. }))
+        .await;
+    let (_, mut visitor) = app.visitor(&tenant.site_key, Some("Ann")).await;
+    let c = visitor.start_chat().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.transcript_state(c, &admin.0).await, "queued");
+    operator
+        .send(&ClientFrame::SetStatus {
+            status: "online".into(),
+        })
+        .await;
+    wait_for_state(&mut visitor, c, "active").await;
+}

@@ -28,7 +28,7 @@ async fn widget_config_is_public_and_says_nothing_about_visitors() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"site_name": "acme.test", "tenant_name": "acme", "privacy_policy_url": "https://acme.test/privacy", "available": true})
+        json!({"site_name": "acme.test", "tenant_name": "acme", "privacy_policy_url": "https://acme.test/privacy", "available": true, "departments": []})
     );
     let missing = app
         .http
