@@ -459,7 +459,10 @@ test('monitoring: a supervisor added on the Operators page watches a live chat r
   const shown = () => page.$$eval('[data-testid=monitor-log] [data-testid=message]', (rows) => rows.map((r) => [r.dataset.kind, r.querySelector('[data-testid=message-text]').textContent]));
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=monitor-log] [data-testid=message]').length === 2);
   assert.deepEqual(await shown(), [['visitor', 'Is the lamp in stock?'], ['operator', 'Yes, three left.']]);
-  assert.equal(await page.locator('#live-view textarea, #live-view input, #live-view [data-testid=composer], #live-view [data-testid=send]').count(), 0, 'no way to write');
+  // Nothing reaches the visitor from here until the supervisor joins: no chat composer, and
+  // the monitor's own message box stays hidden (its whisper box only reaches operators).
+  assert.equal(await page.locator('#live-view [data-testid=composer], #live-view [data-testid=send]').count(), 0, 'no chat composer');
+  assert.equal(await page.getByTestId('monitor-composer').isVisible(), false, 'no way to write to the visitor without joining');
 
   // It updates live, both ways, including typing.
   await visitorSend(visitor, 'Can it ship today?');

@@ -6,8 +6,9 @@
 // Modules: api.js (the one fetch helper: cookie + X-CSRF-Token on POST/PATCH/DELETE,
 // ApiError with the server's code), socket.js (operator WebSocket), messages.js (message
 // rows), ui.js (page building blocks, toasts, announce()), reset.js (password reset
-// page), live.js (Live conversations + read-only monitor), operators.js, sites.js,
-// audit.js, sessions.js (pages), strings.js (every text), dom.js (helpers).
+// page), live.js (Live: supervisor overview, monitor with whisper/join/take over),
+// operators.js, sites.js, departments.js (departments + routing settings), audit.js,
+// sessions.js (pages), strings.js (every text), dom.js (helpers).
 //
 // DOM guide for tests (data-testid unless noted):
 //   login: login-form, login-email, login-password, login-submit, login-error (also
@@ -17,48 +18,88 @@
 //     [data-ok], reset-error, reset-submit; reset-done (“Password changed — log in”) >
 //     reset-login
 //   top bar: nav-chats, nav-history, nav-live (supervisor, admin), nav-operators,
-//     nav-sites, nav-audit (admin only; hidden otherwise), notifications-enable,
+//     nav-sites, nav-departments, nav-audit (admin only; hidden otherwise), notifications-enable,
 //     sound-toggle, connection-banner (+ connection-retry); account-button (aria-expanded)
 //     > me-name; account-menu (role=menu) > account-role, nav-sessions, logout
 //   status: status-toggle (fieldset), radios status-online / status-away (labels
 //     label[for=status-online|status-away])
 //   queue: queue (ul), queue-count, queue-item[data-conversation-id] > queue-name,
-//     queue-wait, accept (aria-label "Accept chat with NAME, waiting M:SS")
+//     queue-department (the department's name; hidden for the general queue),
+//     queue-wait, accept (aria-label "Accept chat with NAME, waiting M:SS"; at one's
+//     chat limit a toast "You already have as many chats as your limit allows. …")
 //   chats: chat-list (role=tablist), chat-tab[data-conversation-id] (role=tab,
 //     aria-selected) > chat-tab-name, unread-badge (aria-label "N unread messages")
 //   conversation[data-conversation-id] (role=tabpanel) > conversation-name,
-//     conversation-state, end-chat, end-chat-confirm, end-chat-cancel, close-chat,
+//     conversation-state ("Active", "Ended", "Transferred"), conversation-department,
+//     monitoring-indicator ("Sam is monitoring", when the tenant shows monitoring),
+//     transfer-chat (aria-expanded) > transfer-panel > transfer-target (select: values
+//     operator:ID for available colleagues — listed for supervisors/admins only, from the
+//     overview — and department:ID), transfer-note, transfer-hint, transfer-error
+//     (role=alert: "Choose who gets the chat.", operator_unavailable, …), transfer-cancel,
+//     transfer-submit; end-chat, end-chat-confirm, end-chat-cancel, close-chat,
 //     message-list (role=log, aria-live=polite), typing-indicator (.is-idle when hidden),
-//     composer, composer-input (textarea#composer-ID), send, ended-notice
+//     composer-internal (checkbox: the box sends a `whisper`, no typing frames), composer,
+//     composer-input (textarea#composer-ID), send, ended-notice, transferred-notice
+//     ("This chat is now with NAME. …" / "… went back to the queue of DEPT."; the chat
+//     is read-only, its tab tagged "Transferred"; it comes back to life if it is ours again).
+//     A chat the router assigns (or someone hands us) opens by itself if none is open.
 //   messages: message[data-seq][data-kind] (.is-pending until stored) > message-author,
+//     message-internal (whispers only: "Internal — visitor can’t see this"),
 //     message-text (dir=auto), message-status; system-message[data-seq][data-event]
+//     (operator_joined from a transfer/take-over shows the server's "You are now
+//     chatting with NAME")
 //   visitor panel: visitor-panel > visitor-name, visitor-returning[data-returning],
 //     visitor-page, visitor-chat-started, visitor-first-seen, visitor-browser, visitor-os,
 //     visitor-device, visitor-ip, visitor-user-agent
 //   history: history-view, history-refresh, history-list > history-item[data-conversation-id]
 //     > history-open, history-name; history-more; transcript-back, transcript-title,
 //     transcript-download, transcript (same message/system-message rows)
-//   live (live-view): live-refresh, live-list > live-item[data-conversation-id] >
-//     live-visitor, live-operator, live-watch; live-status ("No active chats right now.");
+//   live (live-view; GET /api/v1/supervisor/overview, re-read after `conversation`
+//     frames and every 10 s): live-refresh, live-updated, live-list >
+//     live-item[data-conversation-id][data-state][data-department-id] > live-visitor,
+//     live-state ("Waiting"/"Active"), live-department ("General" without one),
+//     live-operator ("Nobody yet" while waiting), live-duration ("waiting M:SS" /
+//     "for M:SS"), live-watch; live-status ("No active chats right now.");
+//     live-operators > live-operator-row[data-operator-id][data-connected][data-status] >
+//     live-op-name, live-op-connected, live-op-status, live-op-load ("1 / 3", "0 / no limit").
 //     monitor[data-conversation-id] > monitor-back, monitor-title, monitor-badge
-//     ("Monitoring (read-only)"), monitor-operator, monitor-log (role=log; same message
-//     rows), monitor-typing (.is-idle), monitor-note, monitor-ended, monitor-error.
-//     No composer: nothing can be sent from here.
+//     ("Monitoring (read-only)", after joining "Joined — the visitor sees your messages"),
+//     monitor-operator, monitor-department, monitor-join, monitor-take-over (+ -confirm,
+//     -cancel; then the chat opens in Chats), monitor-log (role=log; same message rows),
+//     monitor-typing (.is-idle), monitor-note, monitor-action-error (role=alert),
+//     monitor-composer > monitor-composer-input, monitor-send (only after joining: the
+//     visitor reads these), monitor-whisper > monitor-whisper-input, monitor-whisper-send
+//     (operators only), monitor-ended, monitor-error.
 //   operators (operators-view): operator-add; operator-form > operator-form-name,
 //     operator-form-email, operator-form-role (select), operator-form-password (each with
 //     <testid>-error, aria-invalid), operator-form-error, operator-form-cancel,
 //     operator-form-submit; operators-list > operator-row[data-operator-id][data-email]
 //     [data-role][data-disabled] > operator-name, operator-email, operator-role-select,
-//     operator-status, operator-account[data-state=active|disabled|locked],
+//     operator-status, operator-max-chats (number; empty = the team default, shown as the
+//     placeholder "Default (N)"; saved on change/Enter) + operator-max-chats-error,
+//     operator-account[data-state=active|disabled|locked],
 //     operator-reset-link, operator-disable (+ -confirm, -cancel) or operator-enable (+
 //     -confirm, -cancel); reset-link-panel (a row under the operator's) > reset-link-url,
 //     reset-link-copy, reset-link-done; operators-status
 //   sites (sites-view): site-add; site-form > site-form-name, site-form-origins (one per
-//     line), site-form-privacy (each with <testid>-error), site-form-tls (checkbox,
+//     line), site-form-privacy (each with <testid>-error), site-form-department (select:
+//     "" = general queue, else a department id), site-form-tls (checkbox,
 //     role=switch; click its label), site-form-error, site-form-cancel, site-form-submit;
 //     sites-list > site-card[data-site-id][data-site-key][data-require-tls] (.is-editing
 //     while its form is open) > site-name, site-tls, site-edit, site-key, site-origins
-//     (li per origin), site-privacy, site-snippet, site-snippet-copy; sites-status
+//     (li per origin), site-privacy, site-department, site-snippet, site-snippet-copy;
+//     sites-status
+//   departments (departments-view, admins): routing-form[data-loaded] > routing-general
+//     (select manual|least_busy|round_robin), routing-max-chats (empty = no limit) +
+//     routing-max-chats-error, routing-show-monitoring (switch), routing-form-error,
+//     routing-save; department-add; department-form > department-form-name (+ -error:
+//     "A department with this name already exists."), department-form-routing,
+//     department-form-members > department-member[data-operator-id] (label > checkbox),
+//     department-form-error, department-form-cancel, department-form-submit;
+//     departments-list > department-row[data-department-id][data-routing] >
+//     department-name, department-routing ("Manual", "Least busy", "Round robin"),
+//     department-members, department-edit, department-delete (+ -confirm, -cancel);
+//     departments-status
 //   audit (audit-view): audit-refresh, audit-list > audit-row[data-action][data-actor-id]
 //     > time[datetime], audit-who, audit-action, audit-target (title = raw target);
 //     audit-more (Load more, while the API has a next page); audit-status
@@ -82,7 +123,7 @@ import {
   fmtElapsed, avatar, charCount, safeHttpUrl,
 } from './dom.js';
 import { renderMessageRow, dayDivider, systemText, visitorName, isAnonymous, shortId } from './messages.js';
-import { toast, errorText as apiErrorText, retryText, roleLabel } from './ui.js';
+import { toast, announce, errorText as apiErrorText, retryText, roleLabel } from './ui.js';
 import { resetTokenFromHash, showResetPage } from './reset.js';
 import { createHistory } from './history.js';
 import { createLivePage } from './live.js';
@@ -90,6 +131,7 @@ import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
 import { createSessionsPage } from './sessions.js';
+import { createDepartmentsPage } from './departments.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
@@ -108,6 +150,7 @@ const VIEWS = {
   live: { roles: ['supervisor', 'admin'] },
   operators: { roles: ['admin'], wide: true },
   sites: { roles: ['admin'], wide: true },
+  departments: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
   sessions: { wide: true },
 };
@@ -115,6 +158,7 @@ const PAGE_FACTORIES = {
   live: createLivePage,
   operators: createOperatorsPage,
   sites: createSitesPage,
+  departments: createDepartmentsPage,
   audit: createAuditPage,
   sessions: createSessionsPage,
 };
@@ -134,6 +178,9 @@ const state = {
   reliable: new Map(), // client_msg_id → {kind, conversationId, text}
   acceptsPending: new Map(), // conversation id → client_msg_id
   visitorInfo: new Map(), // conversation id → {data, at, error}
+  departments: new Map(), // department id → DepartmentDto (names for labels, transfer targets)
+  departmentsAt: 0,
+  openWhenOwned: null, // conversation id to open in Chats once it is ours (after a take-over)
 };
 
 /** Page modules (live, operators, sites, audit, sessions), created on first visit. */
@@ -295,6 +342,7 @@ function startApp(me) {
     renderChatList();
     renderVisitorPanel();
   }
+  loadDepartments();
   socket = new OperatorSocket({ onFrame, onReady, onState, onAuthLost });
   if (resuming) socket.outbox = state.pendingOutbox || [];
   socket.start();
@@ -382,6 +430,12 @@ function pageContext() {
       selectChat(id, { focusComposer: true });
       return true;
     },
+    /** Opens the conversation in Chats as soon as it is ours (a take-over's frames may come in any order). */
+    openWhenOwned: (id) => { state.openWhenOwned = id; },
+    /** Sends a reliable frame; resolves with its `ack`, rejects with its `error` frame. */
+    sendReliable: (frame) => sendReliableFrame(frame),
+    departments: () => state.departments,
+    refreshDepartments: () => loadDepartments({ force: true }),
     onPanelChange: () => renderVisitorPanel(),
     onRoleRequired: () => refreshRole(),
     onLoggedOutEverywhere: () => signedOutEverywhere(),
@@ -434,10 +488,11 @@ function onState({ state: connection, retryAt, pending }) {
 function onReady(hello) {
   // Follow every conversation we show, from the last seq we saw (0 = everything).
   for (const conversation of hello.conversations || []) {
-    ensureChat(conversation);
+    const chat = ensureChat(conversation);
+    if (chat.transferred) reviveChat(chat, { resume: false }); // the loop below resumes it
   }
   for (const chat of state.chats.values()) {
-    if (chat.ended && chat.loaded) continue;
+    if ((chat.ended && chat.loaded) || chat.transferred) continue;
     chat.loaded = false;
     socket.sendVolatile({ type: 'resume', conversation_id: chat.id, after_seq: chat.lastSeq });
   }
@@ -492,6 +547,9 @@ function onFrame(frame) {
       }
       break;
     }
+    case 'monitoring':
+      onMonitoring(frame);
+      break;
     case 'status':
       if (frame.status === 'online' || frame.status === 'away') {
         state.status = frame.status;
@@ -522,6 +580,12 @@ function onQueue(conversations) {
 function onConversation(conversation) {
   const { id } = conversation;
   if (conversation.state === 'queued') {
+    // One of our chats back in a queue: transferred to a department (or requeued).
+    const own = state.chats.get(id);
+    if (own && !own.ended) {
+      updateChatConversation(own, conversation);
+      markTransferred(own, { departmentId: conversation.department_id || null });
+    }
     const isNew = !state.queue.has(id);
     state.queue.set(id, conversation);
     if (isNew) sortQueue();
@@ -542,21 +606,94 @@ function onConversation(conversation) {
         socket.sendVolatile({ type: 'resume', conversation_id: id, after_seq: 0 });
       }
       if (state.acceptsPending.has(id)) selectChat(created.id, { focusComposer: true });
+      // Assigned by the router or handed to us: show it if nothing else is open.
+      else if (!state.selected && state.view === 'chats') selectChat(created.id, { focusComposer: false });
     } else {
       updateChatConversation(chat, conversation);
+      if (chat.transferred) reviveChat(chat);
+    }
+    if (state.openWhenOwned === id) {
+      state.openWhenOwned = null;
+      setView('chats', { focus: false });
+      selectChat(id, { focusComposer: true });
     }
     return;
   }
   if (chat) {
     updateChatConversation(chat, conversation);
     if (conversation.state === 'ended') markEnded(chat);
+    else if (conversation.state === 'active' && !chat.ended) {
+      // Someone else owns it now: transferred, taken over or reassigned.
+      markTransferred(chat, { operatorName: conversation.operator_name || t('operator_fallback') });
+    }
   }
+}
+
+function onMonitoring(frame) {
+  const chat = state.chats.get(frame.conversation_id);
+  if (!chat || !frame.supervisor) return;
+  if (frame.watching) chat.monitors.set(frame.supervisor.id, frame.supervisor.name || t('operator_fallback'));
+  else chat.monitors.delete(frame.supervisor.id);
+  renderMonitoring(chat);
+}
+
+function renderMonitoring(chat) {
+  const names = [...chat.monitors.values()];
+  const { monitorTag, monitorText } = chat.els;
+  monitorTag.hidden = names.length === 0 || chat.ended;
+  monitorText.textContent = names.length ? t('monitoring', { count: names.length, names: listFormat.format(names) }) : '';
+}
+
+const listFormat = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' });
+
+/** A reliable frame for a page module (Live's whisper and barge): a promise of the ack. */
+function sendReliableFrame(frame) {
+  return new Promise((resolve, reject) => {
+    if (!socket) {
+      reject({ code: 'unavailable' });
+      return;
+    }
+    const clientMsgId = newClientMsgId();
+    state.reliable.set(clientMsgId, { kind: 'callback', resolve, reject });
+    socket.sendReliable({ ...frame, client_msg_id: clientMsgId });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Departments: names for queue entries and chat headers, targets for transfers
+
+let departmentsLoading = null;
+
+function loadDepartments({ force = false } = {}) {
+  if (departmentsLoading && !force) return departmentsLoading;
+  const job = api('/api/v1/departments').then((body) => {
+    state.departments = new Map((body.departments || []).map((department) => [department.id, department]));
+    state.departmentsAt = Date.now();
+    renderQueue();
+    for (const chat of state.chats.values()) renderChatHeader(chat);
+  }).catch(() => { state.departmentsAt = Date.now(); }).finally(() => {
+    if (departmentsLoading === job) departmentsLoading = null;
+  });
+  departmentsLoading = job;
+  return job;
+}
+
+/** The department's name, or null (general queue, or not known: then re-read, at most every 5 s). */
+function departmentName(id) {
+  if (!id) return null;
+  const department = state.departments.get(id);
+  if (!department && Date.now() - state.departmentsAt > 5_000 && !departmentsLoading) loadDepartments();
+  return department ? department.name : null;
 }
 
 function onAck(frame) {
   const pending = state.reliable.get(frame.client_msg_id);
   if (!pending) return;
   state.reliable.delete(frame.client_msg_id);
+  if (pending.kind === 'callback') {
+    pending.resolve(frame);
+    return;
+  }
   if (pending.kind === 'accept') {
     state.acceptsPending.delete(pending.conversationId);
     const queued = state.queue.get(pending.conversationId);
@@ -566,6 +703,8 @@ function onAck(frame) {
     if (!chat) {
       const base = queued || { id: pending.conversationId, visitor: { id: '', name: null }, created_at: new Date().toISOString() };
       chat = ensureChat({ ...base, state: 'active', operator_id: state.me.operator_id });
+    } else if (chat.transferred) {
+      reviveChat(chat);
     }
     if (state.selected !== chat.id || state.view !== 'chats') {
       setView('chats', { focus: false });
@@ -582,6 +721,19 @@ function onAck(frame) {
   } else if (pending.kind === 'end') {
     const chat = state.chats.get(pending.conversationId);
     if (chat) markEnded(chat);
+  } else if (pending.kind === 'transfer') {
+    const chat = state.chats.get(pending.conversationId);
+    if (!chat) return;
+    closeTransfer(chat, false);
+    const { target } = pending;
+    const visitor = visitorName(chat.conv);
+    if (target.kind === 'operator') {
+      markTransferred(chat, { operatorName: target.name });
+      announce(t('transfer_done_operator', { visitor, name: target.name }));
+    } else {
+      markTransferred(chat, { departmentId: target.id });
+      announce(t('transfer_done_department', { visitor, name: target.name }));
+    }
   }
 }
 
@@ -595,10 +747,17 @@ function onError(frame) {
     return;
   }
   state.reliable.delete(frame.client_msg_id);
+  if (pending.kind === 'callback') {
+    if (frame.code === 'role_required') refreshRole();
+    pending.reject(frame);
+    return;
+  }
   const chat = state.chats.get(pending.conversationId);
   if (pending.kind === 'accept') {
     state.acceptsPending.delete(pending.conversationId);
-    if (frame.code === 'already_assigned' || frame.code === 'conversation_ended' || frame.code === 'conversation_not_found') {
+    if (frame.code === 'chat_limit_reached') {
+      toast(t('toast_chat_limit'));
+    } else if (frame.code === 'already_assigned' || frame.code === 'conversation_ended' || frame.code === 'conversation_not_found') {
       state.queue.delete(pending.conversationId);
       toast(frame.code === 'already_assigned' ? t('toast_already_assigned') : t('toast_conversation_ended'));
     } else {
@@ -615,6 +774,13 @@ function onError(frame) {
       if (frame.code === 'conversation_ended') markEnded(chat);
       else toast(t('toast_error', { message: errorText(frame) }));
     }
+  } else if (pending.kind === 'transfer') {
+    if (!chat) return;
+    chat.els.transferSubmit.disabled = false;
+    chat.els.transferSubmit.textContent = t('transfer_submit');
+    chat.els.transferError.textContent = errorText(frame);
+    if (frame.code === 'conversation_ended') markEnded(chat);
+    else chat.els.transferSelect.focus();
   }
 }
 
@@ -631,6 +797,14 @@ function errorText(frame) {
       return t('err_unavailable');
     case 'conversation_ended':
       return t('toast_conversation_ended');
+    case 'operator_unavailable':
+      return t('err_operator_unavailable');
+    case 'chat_limit_reached':
+      return t('err_chat_limit_reached');
+    case 'not_assigned_to_you':
+      return t('err_not_assigned_to_you');
+    case 'role_required':
+      return t('err_role_required');
     default:
       return frame.message || frame.code || '';
   }
@@ -663,6 +837,11 @@ function renderQueue() {
     if (!item) item = buildQueueItem(conversation);
     const accepting = state.acceptsPending.has(conversation.id);
     const button = item.querySelector('.queue-accept');
+    const department = departmentName(conversation.department_id);
+    const label = item.querySelector('.queue-department');
+    label.hidden = !department;
+    label.textContent = department || '';
+    label.title = department ? t('queue_department_label', { name: department }) : '';
     button.disabled = accepting;
     button.textContent = accepting ? t('queue_accepting') : t('queue_accept');
     if (previous ? previous.nextSibling !== item : list.firstChild !== item) {
@@ -693,7 +872,8 @@ function buildQueueItem(conversation) {
     h('span', { class: 'queue-main' },
       h('span', { class: 'queue-name-line' },
         Object.assign(bidi(name, 'queue-name', 'queue-name'), { title: name }),
-        isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null),
+        isAnonymous(conversation) ? h('span', { class: 'anon-tag', text: shortId(conversation.visitor && conversation.visitor.id) }) : null,
+        h('span', { class: 'tag tag-dept queue-department', data: { testid: 'queue-department' }, hidden: true })),
       h('span', { class: 'queue-wait', data: { testid: 'queue-wait' } },
         h('span', { class: 'icon icon-clock', attrs: { 'aria-hidden': 'true' } }),
         h('span', { class: 'queue-wait-text' }))),
@@ -873,6 +1053,8 @@ function ensureChat(conversation) {
     visitorTyping: null,
     stickBottom: true,
     confirmOpen: false,
+    transferred: false,
+    monitors: new Map(), // supervisor id → name, while they watch (tenant setting)
     els: {},
   };
   buildChatPane(chat);
@@ -993,6 +1175,11 @@ function buildChatPane(chat) {
   confirm.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closeEndConfirm(chat, true);
   });
+  const transferBtn = h('button', {
+    type: 'button', class: 'btn btn-secondary btn-sm', text: t('transfer'), data: { testid: 'transfer-chat' },
+    attrs: { 'aria-label': t('transfer_label', { name }), 'aria-expanded': 'false' },
+    on: { click: () => (chat.els.transferPanel.hidden ? openTransfer(chat) : closeTransfer(chat, true)) },
+  });
   const closeBtn = h('button', {
     type: 'button', class: 'btn btn-secondary btn-sm', text: t('chat_close'), data: { testid: 'close-chat' },
     attrs: { 'aria-label': t('chat_close_label', { name }) }, hidden: true,
@@ -1039,6 +1226,28 @@ function buildChatPane(chat) {
   textarea.addEventListener('input', () => { autosize(textarea); onComposerInput(chat); });
   textarea.addEventListener('blur', () => stopTyping(chat));
   const endedNotice = h('p', { class: 'ended-notice', text: t('conv_ended_notice'), hidden: true, data: { testid: 'ended-notice' } });
+  const transferredNotice = h('p', { class: 'ended-notice transferred-notice', attrs: { role: 'status' }, hidden: true, data: { testid: 'transferred-notice' } });
+
+  // Internal notes: the same box sends a `whisper` that only operators see.
+  const internalBox = h('input', { type: 'checkbox', id: `composer-internal-${chat.id}`, data: { testid: 'composer-internal' } });
+  const internalRow = h('div', { class: 'composer-mode' },
+    h('label', { class: 'composer-internal', attrs: { for: internalBox.id } },
+      internalBox, h('span', { class: 'composer-internal-text', text: t('composer_internal') })),
+    h('span', { class: 'composer-internal-hint', text: t('composer_internal_hint') }));
+  internalBox.addEventListener('change', () => {
+    const internal = internalBox.checked;
+    if (internal) stopTyping(chat);
+    composer.classList.toggle('is-internal', internal);
+    textarea.placeholder = internal ? t('composer_internal_placeholder') : t('composer_placeholder');
+    textarea.setAttribute('aria-label', internal ? t('composer_internal_label', { name }) : t('composer_label', { name }));
+    textarea.focus();
+  });
+
+  const deptTag = h('span', { class: 'tag tag-dept', data: { testid: 'conversation-department' }, hidden: true });
+  const monitorText = h('span');
+  const monitorTag = h('span', {
+    class: 'monitoring-indicator', attrs: { role: 'status', title: t('monitoring_title') }, data: { testid: 'monitoring-indicator' }, hidden: true,
+  }, h('span', { class: 'icon icon-eye', attrs: { 'aria-hidden': 'true' } }), monitorText);
 
   const pane = h('section', {
     class: 'conv-pane is-loading',
@@ -1049,21 +1258,30 @@ function buildChatPane(chat) {
   },
   h('header', { class: 'conv-header' },
     avatar(name, chat.conv.visitor && chat.conv.visitor.id),
-    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, started)),
-    h('div', { class: 'conv-actions' }, endBtn, confirm, closeBtn)),
+    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, deptTag, started, monitorTag)),
+    h('div', { class: 'conv-actions' }, transferBtn, endBtn, confirm, closeBtn)),
+  buildTransferPanel(chat),
   h('div', { class: 'log-wrap' }, log, jump),
-  h('div', { class: 'composer-area' }, typingEl, composer, hint, endedNotice));
+  h('div', { class: 'composer-area' }, typingEl, internalRow, composer, hint, endedNotice, transferredNotice));
 
-  Object.assign(chat.els, { pane, title, titleText, statePill, started, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText, textarea, sendBtn, composer, hint, endedNotice });
+  Object.assign(chat.els, {
+    pane, title, titleText, statePill, started, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText,
+    textarea, sendBtn, composer, hint, endedNotice, transferredNotice, transferBtn, internalBox, internalRow, deptTag,
+    monitorTag, monitorText,
+  });
   $('#conv-panes').append(pane);
   renderChatHeader(chat);
 }
 
 function renderChatHeader(chat) {
   const conv = chat.conv;
-  const stateName = chat.ended ? 'ended' : conv.state || 'active';
+  const stateName = chat.transferred ? 'transferred' : chat.ended ? 'ended' : conv.state || 'active';
   chat.els.statePill.textContent = t(`conv_state_${stateName}`);
   chat.els.statePill.className = `pill pill-${stateName}`;
+  const department = departmentName(conv.department_id);
+  chat.els.deptTag.hidden = !department;
+  chat.els.deptTag.textContent = department || '';
+  chat.els.deptTag.title = department ? t('conv_department_label', { name: department }) : '';
   const created = parseTime(conv.created_at);
   chat.els.started.textContent = created ? t('conv_started', { time: fmtShort(created) }) : '';
   if (created) chat.els.started.title = fmtDateTime(created);
@@ -1168,10 +1386,16 @@ function endChat(chat) {
 }
 
 function markEnded(chat) {
+  if (chat.transferred) return; // no longer ours: its later life is someone else's
   const wasEnded = chat.ended;
   chat.ended = true;
   chat.conv = { ...chat.conv, state: 'ended' };
   setVisitorTyping(chat, false);
+  closeTransfer(chat, false);
+  chat.els.transferBtn.hidden = true;
+  chat.els.internalRow.hidden = true;
+  chat.monitors.clear();
+  renderMonitoring(chat);
   chat.els.endBtn.hidden = true;
   chat.els.confirm.hidden = true;
   chat.els.closeBtn.hidden = false;
@@ -1187,6 +1411,173 @@ function markEnded(chat) {
     if (state.selected === chat.id && document.activeElement === chat.els.textarea) chat.els.closeBtn.focus();
     historyView.markStale();
   }
+}
+
+/**
+ * The chat is someone else's now (transfer, take-over, reassignment) or back in a queue:
+ * read-only here, with a notice saying where it went; Close removes it.
+ */
+function markTransferred(chat, { operatorName = null, departmentId = null } = {}) {
+  const department = departmentId ? departmentName(departmentId) : null;
+  chat.els.transferredNotice.textContent = operatorName
+    ? t('conv_transferred_to', { name: operatorName })
+    : department ? t('conv_transferred_queue', { department }) : t('conv_transferred_general');
+  if (chat.transferred) return;
+  const focused = chat.els.pane.contains(document.activeElement);
+  chat.transferred = true;
+  chat.ended = true;
+  setVisitorTyping(chat, false);
+  stopTyping(chat);
+  closeTransfer(chat, false);
+  chat.monitors.clear();
+  renderMonitoring(chat);
+  for (const node of [chat.els.endBtn, chat.els.confirm, chat.els.transferBtn, chat.els.composer, chat.els.hint, chat.els.internalRow, chat.els.endedNotice]) node.hidden = true;
+  chat.els.closeBtn.hidden = false;
+  chat.els.transferredNotice.hidden = false;
+  chat.els.endedTag.textContent = t('chat_transferred_tag');
+  chat.els.endedTag.hidden = false;
+  chat.els.tab.classList.add('is-ended', 'is-transferred');
+  chat.els.pane.classList.add('is-ended', 'is-transferred');
+  renderChatHeader(chat);
+  renderChatList();
+  if (focused && state.selected === chat.id) chat.els.closeBtn.focus();
+}
+
+/** A transferred chat came back to us (re-accepted from the queue, or handed back). */
+function reviveChat(chat, { resume = true } = {}) {
+  chat.transferred = false;
+  chat.ended = false;
+  for (const node of [chat.els.endBtn, chat.els.transferBtn, chat.els.composer, chat.els.hint, chat.els.internalRow]) node.hidden = false;
+  chat.els.endBtn.disabled = false;
+  for (const node of [chat.els.closeBtn, chat.els.transferredNotice, chat.els.endedNotice, chat.els.endedTag]) node.hidden = true;
+  chat.els.endedTag.textContent = t('chat_ended_tag');
+  chat.els.tab.classList.remove('is-ended', 'is-transferred');
+  chat.els.pane.classList.remove('is-ended', 'is-transferred');
+  renderChatHeader(chat);
+  renderChatList();
+  // A plain operator stopped following it when it left: fetch what was said meanwhile.
+  if (resume && socket) socket.sendVolatile({ type: 'resume', conversation_id: chat.id, after_seq: chat.lastSeq });
+}
+
+// Transfer: to an available colleague (supervisors and admins can read who is available)
+// or to a department's queue (everyone), with an optional note only operators see.
+
+function buildTransferPanel(chat) {
+  const select = h('select', { class: 'select', id: `transfer-target-${chat.id}`, data: { testid: 'transfer-target' } });
+  const note = h('textarea', {
+    class: 'textarea', id: `transfer-note-${chat.id}`, rows: 2,
+    attrs: { dir: 'auto', maxlength: String(MAX_TEXT * 2) }, data: { testid: 'transfer-note' },
+  });
+  const hint = h('p', { class: 'field-hint', data: { testid: 'transfer-hint' } });
+  const error = h('p', { class: 'form-error', attrs: { role: 'alert' }, data: { testid: 'transfer-error' } });
+  const cancel = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', text: t('cancel'), data: { testid: 'transfer-cancel' }, on: { click: () => closeTransfer(chat, true) } });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-sm', text: t('transfer_submit'), data: { testid: 'transfer-submit' } });
+  const panel = h('form', {
+    class: 'transfer-panel', hidden: true, id: `transfer-${chat.id}`,
+    attrs: { novalidate: '', 'aria-labelledby': `transfer-title-${chat.id}` }, data: { testid: 'transfer-panel' },
+  },
+  h('h2', { class: 'transfer-title', id: `transfer-title-${chat.id}`, text: t('transfer_heading') }),
+  h('div', { class: 'transfer-grid' },
+    h('div', { class: 'field' }, h('label', { attrs: { for: select.id }, text: t('transfer_target') }), select, hint),
+    h('div', { class: 'field' }, h('label', { attrs: { for: note.id }, text: t('transfer_note') }), note,
+      h('p', { class: 'field-hint', text: t('transfer_note_hint') }))),
+  error,
+  h('div', { class: 'form-actions' }, cancel, submit));
+  panel.addEventListener('submit', (event) => { event.preventDefault(); submitTransfer(chat); });
+  panel.addEventListener('keydown', (event) => { if (event.key === 'Escape') closeTransfer(chat, true); });
+  select.addEventListener('change', () => { error.textContent = ''; });
+  Object.assign(chat.els, { transferPanel: panel, transferSelect: select, transferNote: note, transferHint: hint, transferError: error, transferSubmit: submit });
+  return panel;
+}
+
+async function openTransfer(chat) {
+  if (chat.ended) return;
+  const { transferPanel, transferSelect, transferError, transferHint, transferBtn, transferSubmit } = chat.els;
+  transferPanel.hidden = false;
+  transferBtn.setAttribute('aria-expanded', 'true');
+  transferError.textContent = '';
+  transferHint.textContent = '';
+  transferSubmit.disabled = true;
+  transferSelect.disabled = true;
+  transferSelect.textContent = '';
+  transferSelect.append(h('option', { value: '', text: t('loading') }));
+  const me = state.me || {};
+  const mayReadOverview = me.role === 'supervisor' || me.role === 'admin';
+  let operators = [];
+  await Promise.all([
+    loadDepartments({ force: true }),
+    mayReadOverview ? api('/api/v1/supervisor/overview').then((body) => { operators = body.operators || []; }).catch(() => {}) : null,
+  ]);
+  if (transferPanel.hidden) return;
+  const available = operators.filter((operator) => operator.id !== me.operator_id && operator.connected && operator.status === 'online'
+    && (operator.chat_limit == null || operator.active_chats < operator.chat_limit));
+  const departments = [...state.departments.values()];
+  transferSelect.textContent = '';
+  transferSelect.append(h('option', { value: '', text: t('transfer_choose') }));
+  if (available.length) {
+    transferSelect.append(h('optgroup', { attrs: { label: t('transfer_group_operators') } }, available.map((operator) => h('option', {
+      value: `operator:${operator.id}`,
+      text: t('transfer_operator_option', { name: operator.display_name, load: loadText(operator) }),
+      data: { name: operator.display_name },
+    }))));
+  }
+  if (departments.length) {
+    transferSelect.append(h('optgroup', { attrs: { label: t('transfer_group_departments') } }, departments.map((department) => h('option', {
+      value: `department:${department.id}`,
+      text: t('transfer_department_option', { name: department.name }),
+      data: { name: department.name },
+    }))));
+  }
+  const nothing = available.length === 0 && departments.length === 0;
+  transferHint.textContent = nothing ? t('transfer_none') : mayReadOverview ? '' : t('transfer_departments_only');
+  transferSelect.disabled = nothing;
+  transferSubmit.disabled = nothing;
+  transferSelect.focus();
+}
+
+const loadText = (operator) => (operator.chat_limit == null
+  ? t('load_unlimited', { active: operator.active_chats })
+  : t('load_of', { active: operator.active_chats, limit: operator.chat_limit }));
+
+function closeTransfer(chat, refocus) {
+  const { transferPanel, transferBtn, transferNote, transferError, transferSubmit } = chat.els;
+  if (!transferPanel || transferPanel.hidden) return;
+  transferPanel.hidden = true;
+  transferBtn.setAttribute('aria-expanded', 'false');
+  transferNote.value = '';
+  transferError.textContent = '';
+  transferSubmit.disabled = false;
+  transferSubmit.textContent = t('transfer_submit');
+  if (refocus && !chat.ended) transferBtn.focus();
+}
+
+function submitTransfer(chat) {
+  if (chat.ended) return;
+  const { transferSelect, transferNote, transferError, transferSubmit } = chat.els;
+  const value = transferSelect.value;
+  if (!value) {
+    transferError.textContent = t('transfer_need_target');
+    transferSelect.focus();
+    return;
+  }
+  const note = transferNote.value.trim();
+  if (charCount(note) > MAX_TEXT) {
+    transferError.textContent = t('err_text_too_long');
+    transferNote.focus();
+    return;
+  }
+  const [kind, id] = value.split(':');
+  const option = transferSelect.selectedOptions[0];
+  const clientMsgId = newClientMsgId();
+  state.reliable.set(clientMsgId, { kind: 'transfer', conversationId: chat.id, target: { kind, id, name: (option && option.dataset.name) || '' } });
+  const frame = { type: 'transfer', client_msg_id: clientMsgId, conversation_id: chat.id };
+  if (kind === 'operator') frame.to_operator_id = id;
+  else frame.to_department_id = id;
+  if (note) frame.note = note;
+  transferError.textContent = '';
+  transferSubmit.disabled = true;
+  transferSubmit.textContent = t('transfer_sending');
+  socket.sendReliable(frame);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1222,8 +1613,9 @@ function onMessage(message) {
     renderPreview(chat);
   }
   const fromVisitor = message.kind === 'visitor';
+  const fromColleague = message.kind === 'whisper' && !(message.author && message.author.id === (state.me && state.me.operator_id));
   const visible = state.view === 'chats' && state.selected === chat.id && !document.hidden;
-  if (fromVisitor && !visible && chat.everLoaded) {
+  if ((fromVisitor || fromColleague) && !visible && chat.everLoaded && !chat.transferred) {
     chat.unread += 1;
     renderBadge(chat);
   }
@@ -1301,7 +1693,7 @@ function setVisitorTyping(chat, typing) {
 // Operator typing (throttled)
 
 function onComposerInput(chat) {
-  if (chat.ended) return;
+  if (chat.ended || chat.els.internalBox.checked) return; // an internal note is not "typing" for the visitor
   const text = chat.els.textarea.value;
   if (!text.trim()) {
     stopTyping(chat);
@@ -1345,33 +1737,35 @@ function sendFromComposer(chat) {
   }
   unlockAudio();
   stopTyping(chat);
-  sendText(chat, text);
+  sendText(chat, text, { internal: chat.els.internalBox.checked });
   textarea.value = '';
   autosize(textarea);
   textarea.focus();
 }
 
-function sendText(chat, text) {
+function sendText(chat, text, { internal = false } = {}) {
   const clientMsgId = newClientMsgId();
-  const pending = { kind: 'send', conversationId: chat.id, text };
+  const pending = { kind: 'send', conversationId: chat.id, text, internal };
   state.reliable.set(clientMsgId, pending);
-  const row = pendingRow(chat, clientMsgId, text);
+  const row = pendingRow(chat, clientMsgId, text, internal);
   const last = chat.els.log.lastElementChild;
   if (last && last.classList.contains('msg-mine') && !last.classList.contains('is-failed')) row.classList.add('msg-cont');
   chat.pending.set(clientMsgId, row);
   chat.els.log.append(row);
   scrollToBottom(chat);
-  socket.sendReliable({ type: 'send_message', client_msg_id: clientMsgId, conversation_id: chat.id, text });
+  socket.sendReliable({ type: internal ? 'whisper' : 'send_message', client_msg_id: clientMsgId, conversation_id: chat.id, text });
   refreshPendingLabels(chat);
 }
 
-function pendingRow(chat, clientMsgId, text) {
+function pendingRow(chat, clientMsgId, text, internal = false) {
   const now = new Date(serverNow());
   return h('div', {
-    class: 'msg msg-operator msg-mine is-pending',
-    data: { clientMsgId, state: 'sending', testid: 'message', kind: 'operator' },
+    class: `msg msg-operator msg-mine is-pending${internal ? ' msg-whisper' : ''}`,
+    data: { clientMsgId, state: 'sending', testid: 'message', kind: internal ? 'whisper' : 'operator' },
   },
-  h('div', { class: 'msg-meta' }, bidi(t('you'), 'msg-author', 'message-author'), timeEl(now, fmtClock(now), 'msg-time')),
+  h('div', { class: 'msg-meta' }, bidi(t('you'), 'msg-author', 'message-author'),
+    internal ? h('span', { class: 'tag tag-note', text: t('msg_internal_note') }) : null,
+    timeEl(now, fmtClock(now), 'msg-time')),
   h('div', { class: 'bubble', text, attrs: { dir: 'auto' }, data: { testid: 'message-text' } }),
   h('div', { class: 'msg-status', data: { testid: 'message-status' } }));
 }
@@ -1404,7 +1798,7 @@ function markFailed(chat, row, pending, reason) {
         click: () => {
           chat.pending.delete(clientMsgId);
           row.remove();
-          if (!chat.ended) sendText(chat, pending.text);
+          if (!chat.ended) sendText(chat, pending.text, { internal: pending.internal });
         },
       },
     }),

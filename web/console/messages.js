@@ -24,8 +24,13 @@ export function systemText(message, meId, conv) {
   switch (message.event) {
     case 'chat_requested':
       return t('sys_chat_requested');
-    case 'operator_joined':
-      return isMe ? t('sys_operator_joined_you') : t('sys_operator_joined', { name: author.name || t('operator_fallback') });
+    case 'operator_joined': {
+      // Transfers, take-overs and reassignments carry their own wording ("You are now
+      // chatting with Sam"): show it as the server wrote it. A plain join is translated.
+      const name = author.name || t('operator_fallback');
+      if (message.text && message.text !== `${author.name} joined the chat`) return message.text;
+      return isMe ? t('sys_operator_joined_you') : t('sys_operator_joined', { name });
+    }
     case 'chat_ended':
       if (isMe) return t('sys_chat_ended_you');
       if (author.kind === 'operator') return t('sys_chat_ended_operator', { name: author.name || t('operator_fallback') });
@@ -62,7 +67,7 @@ export function renderMessageRow(message, { meId, previous, conv }) {
   return h('div', { class: classes.join(' '), data: { seq: String(message.seq), kind: message.kind, testid: 'message' } },
     h('div', { class: 'msg-meta' },
       bidi(authorName, 'msg-author', 'message-author'),
-      message.kind === 'whisper' ? h('span', { class: 'tag tag-note', text: t('msg_internal_note') }) : null,
+      message.kind === 'whisper' ? h('span', { class: 'tag tag-note', text: t('msg_internal_note'), data: { testid: 'message-internal' } }) : null,
       timeEl(created, fmtClock(created), 'msg-time')),
     h('div', { class: 'bubble', text: message.text, attrs: { dir: 'auto', title: created ? fmtDateTime(created) : undefined }, data: { testid: 'message-text' } }));
 }

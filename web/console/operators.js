@@ -1,6 +1,8 @@
-// Operators page (tenant admins): list, add, change role, disable/enable, and issue a
-// one-time password reset link. Server: GET/POST /api/v1/operators,
-// PATCH /api/v1/operators/{id}, POST /api/v1/operators/{id}/password-reset.
+// Operators page (tenant admins): list, add, change role, set a personal chat limit
+// ("Max chats"; empty follows the team default from the routing settings), disable/enable,
+// and issue a one-time password reset link. Server: GET/POST /api/v1/operators,
+// PATCH /api/v1/operators/{id}, POST /api/v1/operators/{id}/password-reset,
+// GET /api/v1/routing-settings (the default shown as the placeholder).
 
 import { t } from './strings.js';
 import { api, enc } from './api.js';
@@ -17,6 +19,7 @@ import {
 export function createOperatorsPage(root, ctx) {
   const operators = new Map(); // id → OperatorDto, oldest first
   let loading = false;
+  let defaultLimit; // the team's default chat limit (null: none); undefined until read
 
   const addButton = button(t('operators_add'), { variant: 'primary', testid: 'operator-add', onClick: () => openForm() });
   const form = buildForm();
@@ -28,6 +31,7 @@ export function createOperatorsPage(root, ctx) {
       { label: t('operators_col_operator'), className: 'col-main' },
       { label: t('operators_col_role'), className: 'col-role' },
       { label: t('operators_col_availability'), className: 'col-availability' },
+      { label: t('operators_col_max_chats'), className: 'col-max-chats' },
       { label: t('operators_col_account'), className: 'col-account' },
       { label: t('operators_col_actions'), className: 'col-actions' },
     ],
@@ -43,7 +47,11 @@ export function createOperatorsPage(root, ctx) {
     loading = true;
     if (operators.size === 0) status.set(t('loading_page'));
     try {
-      const body = await api('/api/v1/operators');
+      const [body, settings] = await Promise.all([
+        api('/api/v1/operators'),
+        api('/api/v1/routing-settings').catch(() => null),
+      ]);
+      if (settings) defaultLimit = settings.max_chats_per_operator;
       operators.clear();
       for (const operator of body.operators || []) operators.set(operator.id, operator);
       render();
@@ -119,6 +127,8 @@ export function createOperatorsPage(root, ctx) {
       : h('span', { class: `availability is-${online ? 'online' : 'away'}`, data: { testid: 'operator-status' } },
         h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), online ? t('operators_online') : t('operators_away'));
 
+    const maxChats = maxChatsInput(operator);
+
     const resetBtn = button(t('operators_reset'), {
       variant: 'secondary', testid: 'operator-reset-link',
       attrs: { 'aria-label': t('operators_reset_label', { name }) },
@@ -149,8 +159,57 @@ export function createOperatorsPage(root, ctx) {
         h('span', { class: 'person-sub', text: operator.email, attrs: { dir: 'ltr' }, data: { testid: 'operator-email' } })))),
     cell('col-role', roleSelect),
     cell('col-availability', availability),
+    cell('col-max-chats', maxChats),
     cell('col-account', account),
     cell('col-actions', h('span', { class: 'row-actions' }, resetBtn, toggle.node)));
+  }
+
+  /** "Max chats": saved on change (Enter or leaving the field); empty = the team default. */
+  function maxChatsInput(operator) {
+    const placeholder = defaultLimit === undefined ? '' : t('operators_max_chats_default', {
+      limit: defaultLimit == null ? t('operators_max_chats_no_limit') : defaultLimit,
+    });
+    const errorId = `max-chats-error-${operator.id}`;
+    const input = h('input', {
+      class: 'input input-narrow', type: 'number', value: operator.max_chats == null ? '' : String(operator.max_chats),
+      placeholder,
+      attrs: { min: '1', max: '100', step: '1', inputmode: 'numeric', 'aria-label': t('operators_max_chats_label', { name: operator.display_name }), 'aria-describedby': errorId },
+      data: { testid: 'operator-max-chats' },
+    });
+    const error = h('p', { class: 'field-error', id: errorId, attrs: { 'aria-live': 'polite' }, data: { testid: 'operator-max-chats-error' } });
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') { event.preventDefault(); input.blur(); }
+      if (event.key === 'Escape') { input.value = operator.max_chats == null ? '' : String(operator.max_chats); error.textContent = ''; input.removeAttribute('aria-invalid'); }
+    });
+    input.addEventListener('change', () => saveMaxChats(operator, input, error));
+    return h('span', { class: 'max-chats' }, input, error);
+  }
+
+  async function saveMaxChats(operator, input, error) {
+    const raw = input.value.trim();
+    const value = raw === '' ? null : Number(raw);
+    if (value !== null && !(Number.isInteger(value) && value >= 1 && value <= 100)) {
+      error.textContent = t('operators_max_chats_bad');
+      input.setAttribute('aria-invalid', 'true');
+      return;
+    }
+    error.textContent = '';
+    input.removeAttribute('aria-invalid');
+    if (value === (operator.max_chats ?? null)) return;
+    input.disabled = true;
+    try {
+      const updated = await api(`/api/v1/operators/${enc(operator.id)}`, { method: 'PATCH', body: { max_chats: value } });
+      const message = updated.max_chats == null
+        ? t('operators_max_chats_cleared', { name: updated.display_name })
+        : t('operators_max_chats_saved', { name: updated.display_name, count: updated.max_chats });
+      announce(message, replaceRow(updated));
+    } catch (failure) {
+      input.disabled = false;
+      if (failure.code === 'role_required') ctx.onRoleRequired(failure);
+      error.textContent = errorText(failure);
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    }
   }
 
   async function changeRole(operator, select) {
@@ -205,7 +264,7 @@ export function createOperatorsPage(root, ctx) {
     input.addEventListener('focus', () => input.select());
     const done = button(t('operators_reset_done'), { variant: 'ghost', testid: 'reset-link-done' });
     const row = h('tr', { class: 'row-extra', data: { operatorId: operator.id, testid: 'reset-link-panel' } },
-      h('td', { attrs: { colspan: '5' } },
+      h('td', { attrs: { colspan: '6' } },
         h('div', { class: 'notice notice-key', attrs: { role: 'region', 'aria-label': t('operators_reset_heading', { name: operator.display_name }) } },
           h('p', { class: 'notice-title', text: t('operators_reset_heading', { name: operator.display_name }) }),
           h('p', { class: 'notice-body', text: t('operators_reset_body', { time: fmtDateTime(expires) }) }),

@@ -1,11 +1,13 @@
 // Sites page (tenant admins): each site with its key and ready-to-paste widget snippet,
-// add a site, edit name / allowed origins / privacy-policy address / require TLS.
-// Server: GET/POST /api/v1/sites, PATCH /api/v1/sites/{id}.
+// add a site, edit name / allowed origins / privacy-policy address / require TLS / default
+// department. Server: GET/POST /api/v1/sites, PATCH /api/v1/sites/{id} (the default
+// department is set with a PATCH, also right after creating a site),
+// GET /api/v1/departments.
 
 import { t } from './strings.js';
 import { api, enc } from './api.js';
 import { h, parseTime, fmtDateTime, safeHttpUrl } from './dom.js';
-import { pageHead, statusLine, button, field, switchField, copyButton, announce, errorText } from './ui.js';
+import { pageHead, statusLine, button, field, switchField, copyButton, announce, errorText, toast } from './ui.js';
 
 /** The snippet a tenant pastes into its pages. */
 export const snippetFor = (key) => `<script async src="${location.origin}/widget.js" data-site-key="${key}"></script>`;
@@ -23,6 +25,7 @@ function normalizeOrigin(line) {
  */
 export function createSitesPage(root, ctx) {
   const sites = new Map(); // id → SiteDto
+  let departments = []; // DepartmentDto by name, for the default-department choice
   let loading = false;
   let newForm = null;
 
@@ -41,7 +44,8 @@ export function createSitesPage(root, ctx) {
     loading = true;
     if (sites.size === 0) status.set(t('loading_page'));
     try {
-      const body = await api('/api/v1/sites');
+      const [body, found] = await Promise.all([api('/api/v1/sites'), api('/api/v1/departments').catch(() => null)]);
+      if (found) departments = found.departments || [];
       sites.clear();
       for (const site of body.sites || []) sites.set(site.id, site);
       // Keep a card that is being edited as it is; redraw the others.
@@ -93,6 +97,7 @@ export function createSitesPage(root, ctx) {
         fact(t('sites_key'), h('code', { class: 'key', text: site.key, data: { testid: 'site-key' } })),
         fact(t('sites_origins'), origins),
         fact(t('sites_privacy'), privacy),
+        fact(t('sites_department'), h('span', { text: departmentLabel(site.default_department_id), data: { testid: 'site-department' } })),
         fact(t('sites_created'), h('span', { text: fmtDateTime(created) }))),
       h('div', { class: 'snippet' },
         h('div', { class: 'snippet-head' },
@@ -100,6 +105,12 @@ export function createSitesPage(root, ctx) {
           copyButton(snippet, { testid: 'site-snippet-copy', label: t('sites_snippet_copy') })),
         h('pre', { class: 'snippet-pre', attrs: { tabindex: '0', 'aria-label': t('sites_snippet') } }, snippet),
         site.require_tls && location.protocol === 'http:' ? h('p', { class: 'field-hint', text: t('sites_snippet_plain_http') }) : null));
+  }
+
+  function departmentLabel(id) {
+    if (!id) return t('sites_department_general');
+    const found = departments.find((department) => department.id === id);
+    return found ? found.name : t('sites_department_general');
   }
 
   const fact = (label, value) => h('div', { class: 'site-fact' }, h('dt', { text: label }), h('dd', {}, value));
@@ -118,6 +129,11 @@ export function createSitesPage(root, ctx) {
       label: t('sites_field_privacy'), name: 'privacy', type: 'url', value: site && site.privacy_policy_url ? site.privacy_policy_url : '',
       hint: t('sites_field_privacy_hint'), testid: 'site-form-privacy', attrs: { spellcheck: 'false', dir: 'ltr', placeholder: 'https://shop.example.com/privacy' },
     });
+    const department = field({
+      label: t('sites_field_department'), name: 'site-department', kind: 'select', hint: t('sites_field_department_hint'),
+      value: site && site.default_department_id ? site.default_department_id : '', testid: 'site-form-department',
+      options: [{ value: '', label: t('sites_department_general') }, ...departments.map((d) => ({ value: d.id, label: d.name }))],
+    });
     const tls = switchField({ label: t('sites_field_tls'), hint: t('sites_field_tls_hint'), checked: !!(site && site.require_tls), testid: 'site-form-tls', name: 'tls' });
     const formError = h('p', { class: 'form-error', attrs: { role: 'alert' }, data: { testid: 'site-form-error' } });
     const submitLabel = isNew ? t('sites_submit_new') : t('sites_submit_edit');
@@ -126,7 +142,7 @@ export function createSitesPage(root, ctx) {
     const titleId = `site-form-title-${site ? site.id : 'new'}`;
     const node = h('form', { class: 'form-card', attrs: { novalidate: '', 'aria-labelledby': titleId }, data: { testid: 'site-form' } },
       h('h2', { class: 'form-card-title', id: titleId, text: isNew ? t('sites_form_heading_new') : t('sites_form_heading_edit', { name: site.name }) }),
-      h('div', { class: 'form-grid' }, name.node, privacy.node, h('div', { class: 'span-2' }, origins.node), h('div', { class: 'span-2' }, tls.node)),
+      h('div', { class: 'form-grid' }, name.node, privacy.node, h('div', { class: 'span-2' }, origins.node), department.node, h('div', { class: 'span-2' }, tls.node)),
       formError,
       h('div', { class: 'form-actions' }, cancel, submit));
     node.addEventListener('keydown', (event) => { if (event.key === 'Escape') onDone(null, true); });
@@ -154,14 +170,23 @@ export function createSitesPage(root, ctx) {
       submit.disabled = true;
       submit.textContent = t('saving');
       try {
-        const saved = isNew
+        const chosen = department.input.value || null;
+        let saved = isNew
           ? await api('/api/v1/sites', { method: 'POST', body })
-          : await api(`/api/v1/sites/${enc(site.id)}`, { method: 'PATCH', body });
+          : await api(`/api/v1/sites/${enc(site.id)}`, { method: 'PATCH', body: { ...body, default_department_id: chosen } });
+        if (isNew && chosen) {
+          // The site exists now whatever happens: a failed follow-up is reported, not retried as a new site.
+          try {
+            saved = await api(`/api/v1/sites/${enc(saved.id)}`, { method: 'PATCH', body: { default_department_id: chosen } });
+          } catch (error) {
+            toast(errorText(error), { kind: 'error' });
+          }
+        }
         onDone(saved, false);
       } catch (error) {
         const text = (error.message || '').toLowerCase();
         const target = error.code !== 'invalid_request' ? null
-          : text.includes('origin') ? origins : text.includes('privacy') ? privacy : text.includes('name') ? name : null;
+          : text.includes('origin') ? origins : text.includes('privacy') ? privacy : text.includes('department') ? department : text.includes('name') ? name : null;
         if (target) {
           target.setError(errorText(error));
           target.input.focus();
