@@ -405,6 +405,7 @@ impl App {
     > {
         let limit = limit.clamp(1, MAX_LIST_LIMIT);
         let query = livehelp_store::ConversationQuery {
+            tag: None,
             state,
             visitor: None,
             before,

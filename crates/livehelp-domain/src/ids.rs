@@ -91,6 +91,14 @@ id_type!(
     /// One audit log entry.
     AuditEntryId
 );
+id_type!(
+    /// One canned response (a tenant's or an operator's saved reply).
+    CannedResponseId
+);
+id_type!(
+    /// One internal note on a conversation.
+    NoteId
+);
 
 #[cfg(test)]
 mod tests {

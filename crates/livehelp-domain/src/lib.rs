@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod entities;
 pub mod ids;
 pub mod text;
+pub mod tools;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
 pub use entities::{
@@ -16,10 +17,11 @@ pub use entities::{
     Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
 pub use ids::{
-    AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, SessionId, SiteId,
-    TenantId, VisitorId, VisitorSessionId,
+    AuditEntryId, CannedResponseId, ConversationId, MessageId, NoteId, OperatorId, PlatformAdminId,
+    SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,
 };
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
+pub use tools::{CannedResponse, CannedText, Note, NoteText, Shortcut, Tag, ToolError};
 
 /// A UTC instant. Stored and sent with microsecond precision or better.
 pub type Timestamp = time::OffsetDateTime;

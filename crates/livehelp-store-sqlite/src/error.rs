@@ -63,6 +63,7 @@ fn unique_constraint_name(message: &str) -> &'static str {
         "messages.conversation_id, messages.seq" => "message_seq",
         "conversations.tenant_id, conversations.visitor_id" => "conversation_open_per_visitor",
         "index 'messages_client_msg_id'" => "message_client_msg_id",
+        "index 'canned_responses_shortcut'" => "canned_response_shortcut",
         _ => primary_key_name(detail),
     }
 }

@@ -26,6 +26,7 @@ mod conversations;
 mod error;
 mod operators;
 mod rows;
+mod tools;
 mod writer;
 
 use std::path::Path;
