@@ -12,4 +12,5 @@ mod isolation;
 mod rest;
 mod tenancy;
 mod tls;
+mod tools;
 mod web;
