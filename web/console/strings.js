@@ -400,7 +400,7 @@ export const STRINGS = {
   time_just_now: 'just now',
 
   // Operator tools: canned responses (canned.js), notes and tags (notes.js), History filter
-  nav_canned: 'Canned responses',
+  nav_canned: 'Replies',
   canned_heading: 'Canned responses',
   canned_intro: 'Type /shortcut in a chat’s message box and press Tab to insert the text. {visitor_name} becomes the visitor’s name (or “there” when they gave none), {operator_name} your name.',
   canned_visitor_fallback: 'there',
