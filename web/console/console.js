@@ -35,9 +35,13 @@
 //   visitor panel: visitor-panel > visitor-name, visitor-returning[data-returning],
 //     visitor-page, visitor-chat-started, visitor-first-seen, visitor-browser, visitor-os,
 //     visitor-device, visitor-ip, visitor-user-agent
-//   history: history-view, history-refresh, history-list > history-item[data-conversation-id]
-//     > history-open, history-name; history-more; transcript-back, transcript-title,
-//     transcript-download, transcript (same message/system-message rows)
+//   history: history-view, history-refresh, history-tag-filter > history-tag-input,
+//     history-tag-apply, history-tag-clear; history-list > history-item[data-conversation-id]
+//     > history-open, history-name, history-tags > tag-chip[data-tag]; history-more;
+//     transcript-back, transcript-title, transcript-download, transcript (same
+//     message/system-message rows)
+//   operator tools: nav-canned, canned-view (canned.js), composer canned-suggestions;
+//     tools-panel in the side panel, conversation-tags in the chat header (notes.js)
 //   live (live-view): live-refresh, live-list > live-item[data-conversation-id] >
 //     live-visitor, live-operator, live-watch; live-status ("No active chats right now.");
 //     monitor[data-conversation-id] > monitor-back, monitor-title, monitor-badge
@@ -90,6 +94,8 @@ import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
 import { createSessionsPage } from './sessions.js';
+import { attachCannedComposer, createCannedPage, loadCanned } from './canned.js';
+import { createToolsPanel } from './notes.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
@@ -110,6 +116,7 @@ const VIEWS = {
   sites: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
   sessions: { wide: true },
+  canned: { wide: true },
 };
 const PAGE_FACTORIES = {
   live: createLivePage,
@@ -117,6 +124,7 @@ const PAGE_FACTORIES = {
   sites: createSitesPage,
   audit: createAuditPage,
   sessions: createSessionsPage,
+  canned: createCannedPage,
 };
 
 const state = {
@@ -140,6 +148,8 @@ const state = {
 const pages = {};
 /** The History view (history.js), created by wire(). */
 let historyView = null;
+/** Notes and tags next to the chat (notes.js), created by wire(). */
+let toolsPanel = null;
 
 let socket = null;
 let audioCtx = null;
@@ -295,6 +305,7 @@ function startApp(me) {
     renderChatList();
     renderVisitorPanel();
   }
+  loadCanned(true);
   socket = new OperatorSocket({ onFrame, onReady, onState, onAuthLost });
   if (resuming) socket.outbox = state.pendingOutbox || [];
   socket.start();
@@ -880,6 +891,7 @@ function ensureChat(conversation) {
   state.chats.set(chat.id, chat);
   renderChatList();
   if (chat.ended) markEnded(chat);
+  toolsPanel.loadTags(chat.id);
   return chat;
 }
 
@@ -976,6 +988,7 @@ function buildChatPane(chat) {
   const title = h('h1', { class: 'conv-name', data: { testid: 'conversation-name' } }, titleText);
   const statePill = h('span', { class: 'pill', data: { testid: 'conversation-state' } });
   const started = h('span', { class: 'conv-started' });
+  const tagsEl = h('span', { class: 'conv-tags', data: { testid: 'conversation-tags' } });
   const endBtn = h('button', {
     type: 'button', class: 'btn btn-danger-outline btn-sm', text: t('conv_end'), data: { testid: 'end-chat' },
     on: { click: () => openEndConfirm(chat) },
@@ -1030,6 +1043,10 @@ function buildChatPane(chat) {
   const hint = h('p', { class: 'composer-hint', id: `composer-hint-${chat.id}`, text: t('composer_hint') });
   textarea.setAttribute('aria-describedby', hint.id);
   composer.addEventListener('submit', (event) => { event.preventDefault(); sendFromComposer(chat); });
+  // `/shortcut` + Tab expands a canned response; added first so an expansion is not sent.
+  const cannedList = attachCannedComposer(textarea, {
+    context: () => ({ visitorName: chat.conv.visitor && chat.conv.visitor.name, operatorName: state.me && state.me.display_name }),
+  });
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
@@ -1049,12 +1066,12 @@ function buildChatPane(chat) {
   },
   h('header', { class: 'conv-header' },
     avatar(name, chat.conv.visitor && chat.conv.visitor.id),
-    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, started)),
+    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, started, tagsEl)),
     h('div', { class: 'conv-actions' }, endBtn, confirm, closeBtn)),
   h('div', { class: 'log-wrap' }, log, jump),
-  h('div', { class: 'composer-area' }, typingEl, composer, hint, endedNotice));
+  h('div', { class: 'composer-area' }, typingEl, cannedList, composer, hint, endedNotice));
 
-  Object.assign(chat.els, { pane, title, titleText, statePill, started, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText, textarea, sendBtn, composer, hint, endedNotice });
+  Object.assign(chat.els, { pane, title, titleText, statePill, started, tagsEl, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText, textarea, sendBtn, composer, hint, endedNotice });
   $('#conv-panes').append(pane);
   renderChatHeader(chat);
 }
@@ -1067,6 +1084,7 @@ function renderChatHeader(chat) {
   const created = parseTime(conv.created_at);
   chat.els.started.textContent = created ? t('conv_started', { time: fmtShort(created) }) : '';
   if (created) chat.els.started.title = fmtDateTime(created);
+  if (toolsPanel) chat.els.tagsEl.replaceChildren(...toolsPanel.chips(chat.id));
 }
 
 function selectChat(id, { focusComposer = false } = {}) {
@@ -1437,6 +1455,7 @@ function currentPanelConversation() {
 function renderVisitorPanel() {
   const body = $('#visitor-body');
   const conv = currentPanelConversation();
+  toolsPanel.show(conv);
   body.textContent = '';
   if (!conv) {
     body.append(h('div', { class: 'panel-empty' },
@@ -1578,6 +1597,15 @@ function setView(view, { focus = true } = {}) {
 function wire() {
   onApiAuthLost((error) => onAuthLost(error && error.code === 'tenant_suspended' ? t('login_suspended') : t('login_expired')));
   historyView = createHistory({ me: () => state.me, onPanelChange: () => renderVisitorPanel() });
+  toolsPanel = createToolsPanel({
+    me: () => state.me,
+    onTagsChange: (id) => {
+      const chat = state.chats.get(id);
+      if (chat) renderChatHeader(chat);
+      historyView.onTagsChange(id, toolsPanel.tagsFor(id));
+    },
+  });
+  $('#visitor-panel').append(toolsPanel.node);
   $('#login-form').addEventListener('submit', onLoginSubmit);
   $('#logout').addEventListener('click', logout);
   $('#nav-sessions').addEventListener('click', () => {
