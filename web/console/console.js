@@ -51,9 +51,13 @@
 //   visitor panel: visitor-panel > visitor-name, visitor-returning[data-returning],
 //     visitor-page, visitor-chat-started, visitor-first-seen, visitor-browser, visitor-os,
 //     visitor-device, visitor-ip, visitor-user-agent
-//   history: history-view, history-refresh, history-list > history-item[data-conversation-id]
-//     > history-open, history-name; history-more; transcript-back, transcript-title,
-//     transcript-download, transcript (same message/system-message rows)
+//   history: history-view, history-refresh, history-tag-filter > history-tag-input,
+//     history-tag-apply, history-tag-clear; history-list > history-item[data-conversation-id]
+//     > history-open, history-name, history-tags > tag-chip[data-tag]; history-more;
+//     transcript-back, transcript-title, transcript-download, transcript (same
+//     message/system-message rows)
+//   operator tools: nav-canned, canned-view (canned.js), composer canned-suggestions;
+//     tools-panel in the side panel, conversation-tags in the chat header (notes.js)
 //   live (live-view; GET /api/v1/supervisor/overview, re-read after `conversation`
 //     frames and every 10 s): live-refresh, live-updated, live-list >
 //     live-item[data-conversation-id][data-state][data-department-id] > live-visitor,
@@ -132,6 +136,8 @@ import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
 import { createSessionsPage } from './sessions.js';
 import { createDepartmentsPage } from './departments.js';
+import { attachCannedComposer, createCannedPage, loadCanned } from './canned.js';
+import { createToolsPanel } from './notes.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
@@ -153,6 +159,7 @@ const VIEWS = {
   departments: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
   sessions: { wide: true },
+  canned: { wide: true },
 };
 const PAGE_FACTORIES = {
   live: createLivePage,
@@ -161,6 +168,7 @@ const PAGE_FACTORIES = {
   departments: createDepartmentsPage,
   audit: createAuditPage,
   sessions: createSessionsPage,
+  canned: createCannedPage,
 };
 
 const state = {
@@ -187,6 +195,8 @@ const state = {
 const pages = {};
 /** The History view (history.js), created by wire(). */
 let historyView = null;
+/** Notes and tags next to the chat (notes.js), created by wire(). */
+let toolsPanel = null;
 
 let socket = null;
 let audioCtx = null;
@@ -343,6 +353,7 @@ function startApp(me) {
     renderVisitorPanel();
   }
   loadDepartments();
+  loadCanned(true);
   socket = new OperatorSocket({ onFrame, onReady, onState, onAuthLost });
   if (resuming) socket.outbox = state.pendingOutbox || [];
   socket.start();
@@ -1062,6 +1073,7 @@ function ensureChat(conversation) {
   state.chats.set(chat.id, chat);
   renderChatList();
   if (chat.ended) markEnded(chat);
+  toolsPanel.loadTags(chat.id);
   return chat;
 }
 
@@ -1158,6 +1170,7 @@ function buildChatPane(chat) {
   const title = h('h1', { class: 'conv-name', data: { testid: 'conversation-name' } }, titleText);
   const statePill = h('span', { class: 'pill', data: { testid: 'conversation-state' } });
   const started = h('span', { class: 'conv-started' });
+  const tagsEl = h('span', { class: 'conv-tags', data: { testid: 'conversation-tags' } });
   const endBtn = h('button', {
     type: 'button', class: 'btn btn-danger-outline btn-sm', text: t('conv_end'), data: { testid: 'end-chat' },
     on: { click: () => openEndConfirm(chat) },
@@ -1217,6 +1230,10 @@ function buildChatPane(chat) {
   const hint = h('p', { class: 'composer-hint', id: `composer-hint-${chat.id}`, text: t('composer_hint') });
   textarea.setAttribute('aria-describedby', hint.id);
   composer.addEventListener('submit', (event) => { event.preventDefault(); sendFromComposer(chat); });
+  // `/shortcut` + Tab expands a canned response; added first so an expansion is not sent.
+  const cannedList = attachCannedComposer(textarea, {
+    context: () => ({ visitorName: chat.conv.visitor && chat.conv.visitor.name, operatorName: state.me && state.me.display_name }),
+  });
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
@@ -1258,14 +1275,14 @@ function buildChatPane(chat) {
   },
   h('header', { class: 'conv-header' },
     avatar(name, chat.conv.visitor && chat.conv.visitor.id),
-    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, deptTag, started, monitorTag)),
+    h('div', { class: 'conv-title' }, title, h('p', { class: 'conv-meta' }, statePill, deptTag, started, monitorTag, tagsEl)),
     h('div', { class: 'conv-actions' }, transferBtn, endBtn, confirm, closeBtn)),
   buildTransferPanel(chat),
   h('div', { class: 'log-wrap' }, log, jump),
-  h('div', { class: 'composer-area' }, typingEl, internalRow, composer, hint, endedNotice, transferredNotice));
+  h('div', { class: 'composer-area' }, typingEl, internalRow, cannedList, composer, hint, endedNotice, transferredNotice));
 
   Object.assign(chat.els, {
-    pane, title, titleText, statePill, started, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText,
+    pane, title, titleText, statePill, started, tagsEl, endBtn, confirm, confirmYes, closeBtn, log, jump, typingEl, typingText,
     textarea, sendBtn, composer, hint, endedNotice, transferredNotice, transferBtn, internalBox, internalRow, deptTag,
     monitorTag, monitorText,
   });
@@ -1285,6 +1302,7 @@ function renderChatHeader(chat) {
   const created = parseTime(conv.created_at);
   chat.els.started.textContent = created ? t('conv_started', { time: fmtShort(created) }) : '';
   if (created) chat.els.started.title = fmtDateTime(created);
+  if (toolsPanel) chat.els.tagsEl.replaceChildren(...toolsPanel.chips(chat.id));
 }
 
 function selectChat(id, { focusComposer = false } = {}) {
@@ -1831,6 +1849,7 @@ function currentPanelConversation() {
 function renderVisitorPanel() {
   const body = $('#visitor-body');
   const conv = currentPanelConversation();
+  toolsPanel.show(conv);
   body.textContent = '';
   if (!conv) {
     body.append(h('div', { class: 'panel-empty' },
@@ -1972,6 +1991,15 @@ function setView(view, { focus = true } = {}) {
 function wire() {
   onApiAuthLost((error) => onAuthLost(error && error.code === 'tenant_suspended' ? t('login_suspended') : t('login_expired')));
   historyView = createHistory({ me: () => state.me, onPanelChange: () => renderVisitorPanel() });
+  toolsPanel = createToolsPanel({
+    me: () => state.me,
+    onTagsChange: (id) => {
+      const chat = state.chats.get(id);
+      if (chat) renderChatHeader(chat);
+      historyView.onTagsChange(id, toolsPanel.tagsFor(id));
+    },
+  });
+  $('#visitor-panel').append(toolsPanel.node);
   $('#login-form').addEventListener('submit', onLoginSubmit);
   $('#logout').addEventListener('click', logout);
   $('#nav-sessions').addEventListener('click', () => {

@@ -1,6 +1,7 @@
 // History (every operator): the tenant's ended conversations, newest first, paged with
-// `next`, and a read-only transcript with a .txt download. Server:
-// GET /api/v1/conversations?state=ended, GET /api/v1/conversations/{id}/transcript.
+// `next`, optionally only those with one tag, and a read-only transcript with a .txt
+// download (its notes and tags are in the side panel, notes.js). Server:
+// GET /api/v1/conversations?state=ended&tag=, GET /api/v1/conversations/{id}/transcript.
 // The markup is in index.html (#history-view).
 
 import { t } from './strings.js';
@@ -15,7 +16,27 @@ const HISTORY_PAGE = 25;
  * @param {{me: () => object, onPanelChange: () => void}} ctx
  */
 export function createHistory(ctx) {
-  const state = { cursor: null, loading: false, loaded: false, stale: false, openId: null, openConv: null };
+  const state = { cursor: null, loading: false, loaded: false, stale: false, openId: null, openConv: null, tag: '' };
+
+  // The tag filter, built here and placed in the list's header.
+  const tagInput = h('input', { type: 'search', class: 'tools-input', attrs: { 'aria-label': t('history_tag_label'), placeholder: t('history_tag_placeholder'), maxlength: '60' }, data: { testid: 'history-tag-input' } });
+  const tagClear = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', text: t('history_tag_clear'), data: { testid: 'history-tag-clear' }, hidden: true });
+  const tagForm = h('form', { class: 'history-tag-filter', attrs: { role: 'search' }, data: { testid: 'history-tag-filter' } },
+    tagInput, h('button', { type: 'submit', class: 'btn btn-secondary btn-sm', text: t('history_tag_apply'), data: { testid: 'history-tag-apply' } }), tagClear);
+  tagForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    state.tag = tagInput.value.trim().toLowerCase();
+    tagClear.hidden = !state.tag;
+    loadHistory(true);
+  });
+  tagClear.addEventListener('click', () => {
+    tagInput.value = '';
+    state.tag = '';
+    tagClear.hidden = true;
+    loadHistory(true);
+    tagInput.focus();
+  });
+  $('#history-refresh').before(tagForm);
 
   async function loadHistory(reset) {
     if (state.loading) return;
@@ -30,18 +51,18 @@ export function createHistory(ctx) {
     }
     status.textContent = t('history_loading');
     more.hidden = true;
-    const url = `/api/v1/conversations${query({ state: 'ended', limit: HISTORY_PAGE, before: state.cursor })}`;
+    const url = `/api/v1/conversations${query({ state: 'ended', tag: state.tag || null, limit: HISTORY_PAGE, before: state.cursor })}`;
     try {
       const body = await api(url);
       const conversations = body.conversations || [];
       for (const conversation of conversations) {
         if (list.querySelector(`[data-conversation-id="${CSS.escape(conversation.id)}"]`)) continue;
-        list.append(historyRow(conversation));
+        list.append(historyRow(conversation, (body.tags || {})[conversation.id] || []));
       }
       state.cursor = body.next || null;
       state.loaded = true;
       more.hidden = !state.cursor;
-      status.textContent = list.children.length === 0 ? t('history_empty') : '';
+      status.textContent = list.children.length === 0 ? t(state.tag ? 'history_empty_tag' : 'history_empty', { tag: state.tag }) : '';
     } catch (error) {
       status.textContent = t('history_error', { message: errorText(error) });
       more.hidden = !state.cursor;
@@ -50,7 +71,12 @@ export function createHistory(ctx) {
     }
   }
 
-  function historyRow(conversation) {
+  function tagChips(tags) {
+    return h('span', { class: 'history-tags', data: { testid: 'history-tags' } },
+      tags.map((tag) => h('span', { class: 'tag-chip tag-chip-sm', text: tag, attrs: { dir: 'auto' }, data: { testid: 'tag-chip', tag } })));
+  }
+
+  function historyRow(conversation, tags) {
     const name = visitorName(conversation);
     const created = parseTime(conversation.created_at);
     const dateText = fmtDateTime(created);
@@ -67,7 +93,7 @@ export function createHistory(ctx) {
       class: 'history-row', attrs: { role: 'row' },
       data: { conversationId: conversation.id, testid: 'history-item' },
     },
-    h('span', { class: 'history-cell-visitor', attrs: { role: 'cell' } }, open),
+    h('span', { class: 'history-cell-visitor', attrs: { role: 'cell' } }, open, tagChips(tags)),
     h('span', { attrs: { role: 'cell' } }, timeEl(created, dateText)),
     h('span', { class: 'muted', attrs: { role: 'cell' }, text: t('history_messages', { count }) }),
     h('span', { class: 'muted', attrs: { role: 'cell' }, text: reason.startsWith('end_reason_') ? t('end_reason_unknown') : reason }));
@@ -149,6 +175,11 @@ export function createHistory(ctx) {
     /** A chat ended: the list is out of date the next time it is shown. */
     markStale() {
       if (state.loaded) state.stale = true;
+    },
+    /** A conversation's tags changed (side panel): update its row. */
+    onTagsChange(id, tags) {
+      const row = $(`#history-list [data-conversation-id="${CSS.escape(id)}"] .history-tags`);
+      if (row) row.replaceWith(tagChips(tags));
     },
     /** The conversation whose transcript is open (for the visitor panel), or null. */
     currentConversation: () => (state.openId ? state.openConv || null : null),

@@ -504,12 +504,13 @@ impl App {
     }
 
     /// The tenant's conversations, newest first, at most `limit` (capped at
-    /// [`MAX_LIST_LIMIT`]), optionally of one state and older than a cursor. Returns the
+    /// [`MAX_LIST_LIMIT`]), optionally of one state, with one tag and older than a cursor. Returns the
     /// page and the cursor of the next one (when the page is full).
     pub async fn list_conversations(
         &self,
         operator: &OperatorPrincipal,
         state: Option<ConversationState>,
+        tag: Option<livehelp_domain::Tag>,
         before: Option<(OffsetDateTime, ConversationId)>,
         limit: u32,
     ) -> Result<
@@ -521,6 +522,7 @@ impl App {
     > {
         let limit = limit.clamp(1, MAX_LIST_LIMIT);
         let query = livehelp_store::ConversationQuery {
+            tag,
             state,
             visitor: None,
             before,

@@ -1,7 +1,7 @@
 //! [`AppError`]: every way a use case can refuse or fail. `livehelp-server` maps each
 //! variant to one stable error code.
 
-use livehelp_domain::{ConversationState, TextError};
+use livehelp_domain::{ConversationState, TextError, ToolError};
 use livehelp_store::StoreError;
 use thiserror::Error;
 
@@ -35,6 +35,9 @@ pub enum AppError {
     /// Invalid text.
     #[error(transparent)]
     Text(#[from] TextError),
+    /// An operator-tool request refused (shortcut, tag, tag limit).
+    #[error(transparent)]
+    Tool(#[from] ToolError),
     /// Invalid field in a request.
     #[error("invalid request: {0}")]
     InvalidRequest(String),

@@ -11,6 +11,7 @@ pub mod browser;
 mod chat;
 mod error;
 mod routing;
+mod tools;
 mod visitors;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use routing::{
     OperatorOverview, Overview, QueueStatus, RoutingOptions, TransferTarget, check_chat_limit,
     estimate_wait,
 };
+pub use tools::{CannedChanges, CannedScope, NewCannedResponse};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.

@@ -95,6 +95,14 @@ id_type!(
     /// One department of a tenant (sales, support, ...).
     DepartmentId
 );
+id_type!(
+    /// One canned response (a tenant's or an operator's saved reply).
+    CannedResponseId
+);
+id_type!(
+    /// One internal note on a conversation.
+    NoteId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod ids;
 pub mod routing;
 pub mod text;
+pub mod tools;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
 pub use entities::{
@@ -17,11 +18,12 @@ pub use entities::{
     Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
 pub use ids::{
-    AuditEntryId, ConversationId, DepartmentId, MessageId, OperatorId, PlatformAdminId, SessionId,
-    SiteId, TenantId, VisitorId, VisitorSessionId,
+    AuditEntryId, CannedResponseId, ConversationId, DepartmentId, MessageId, NoteId, OperatorId,
+    PlatformAdminId, SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,
 };
 pub use routing::{Department, OperatorLoad, RoutingMode, RoutingSettings};
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
+pub use tools::{CannedResponse, CannedText, Note, NoteText, Shortcut, Tag, ToolError};
 
 /// A UTC instant. Stored and sent with microsecond precision or better.
 pub type Timestamp = time::OffsetDateTime;

@@ -65,6 +65,14 @@ pub enum ErrorCode {
     CsrfTokenInvalid,
     /// The site requires TLS and the request came over plain HTTP.
     TlsRequired,
+    /// A canned response's shortcut is not 1 to 32 letters, digits, `-` or `_`.
+    ShortcutInvalid,
+    /// The shortcut is already used in that scope (the tenant's, or your own).
+    ShortcutTaken,
+    /// A tag is empty, over 40 characters or holds a control character.
+    TagInvalid,
+    /// The conversation already has 20 tags.
+    TooManyTags,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -73,7 +81,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -104,6 +112,10 @@ impl ErrorCode {
         ErrorCode::WeakPassword,
         ErrorCode::CsrfTokenInvalid,
         ErrorCode::TlsRequired,
+        ErrorCode::ShortcutInvalid,
+        ErrorCode::ShortcutTaken,
+        ErrorCode::TagInvalid,
+        ErrorCode::TooManyTags,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -141,6 +153,10 @@ impl ErrorCode {
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::CsrfTokenInvalid => "csrf_token_invalid",
             ErrorCode::TlsRequired => "tls_required",
+            ErrorCode::ShortcutInvalid => "shortcut_invalid",
+            ErrorCode::ShortcutTaken => "shortcut_taken",
+            ErrorCode::TagInvalid => "tag_invalid",
+            ErrorCode::TooManyTags => "too_many_tags",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -169,6 +185,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RoleRequired | ErrorCode::CsrfTokenInvalid | ErrorCode::TlsRequired => 403,
             ErrorCode::WeakPassword => 422,
+            ErrorCode::ShortcutInvalid | ErrorCode::TagInvalid => 422,
+            ErrorCode::ShortcutTaken | ErrorCode::TooManyTags => 409,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

@@ -220,6 +220,9 @@ pub struct ConversationListResponse {
     pub conversations: Vec<ConversationDto>,
     /// Cursor for the next (older) page, or null at the end.
     pub next: Option<String>,
+    /// The tags of the listed conversations, by conversation id (untagged ones absent).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<Uuid, Vec<String>>,
 }
 
 /// A page of a site.

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use livehelp_app::AppError;
-use livehelp_domain::TextError;
+use livehelp_domain::{TextError, ToolError};
 use livehelp_protocol::ErrorCode;
 use livehelp_protocol::rest::ErrorBody;
 
@@ -57,6 +57,12 @@ impl From<AppError> for ApiError {
             AppError::Text(TextError::ControlCharacter(_) | TextError::InvalidEmail) => {
                 ErrorCode::TextInvalid
             }
+            AppError::Tool(tool) => match tool {
+                ToolError::ShortcutInvalid => ErrorCode::ShortcutInvalid,
+                ToolError::ShortcutTaken => ErrorCode::ShortcutTaken,
+                ToolError::TagInvalid => ErrorCode::TagInvalid,
+                ToolError::TooManyTags => ErrorCode::TooManyTags,
+            },
             AppError::InvalidRequest(_) => ErrorCode::InvalidRequest,
             AppError::AlreadyAssigned => ErrorCode::AlreadyAssigned,
             AppError::NotAssignedToYou(_) => ErrorCode::NotAssignedToYou,

@@ -102,8 +102,8 @@ pub fn router(state: AppState) -> Router {
 fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
-        audit, auth, conversations, health, operators, routing, sites, transcripts,
-        visitor_sessions, widget,
+        audit, auth, canned_responses, conversation_tools, conversations, health, operators,
+        routing, sites, transcripts, visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -244,6 +244,61 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             "/api/v1/conversations/{id}/visitor",
             Operator,
             get(conversations::visitor),
+        ),
+        // Operator tools (issue 10, item 7); roles are checked in the app.
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/notes",
+            Operator,
+            get(conversation_tools::list_notes),
+        ),
+        (
+            Method::POST,
+            "/api/v1/conversations/{id}/notes",
+            Operator,
+            post(conversation_tools::create_note),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/tags",
+            Operator,
+            get(conversation_tools::list_tags),
+        ),
+        (
+            Method::POST,
+            "/api/v1/conversations/{id}/tags",
+            Operator,
+            post(conversation_tools::add_tag),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/conversations/{id}/tags/{tag}",
+            Operator,
+            delete(conversation_tools::remove_tag),
+        ),
+        (
+            Method::GET,
+            "/api/v1/canned-responses",
+            Operator,
+            get(canned_responses::list),
+        ),
+        (
+            Method::POST,
+            "/api/v1/canned-responses",
+            Operator,
+            post(canned_responses::create),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/canned-responses/{id}",
+            Operator,
+            patch(canned_responses::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/canned-responses/{id}",
+            Operator,
+            delete(canned_responses::delete),
         ),
         (
             Method::GET,

@@ -66,6 +66,7 @@ pub(crate) fn conflict_name(constraint: &str) -> &'static str {
         "messages_conversation_id_seq_key" => "message_seq",
         "conversations_one_open_per_visitor" => "conversation_open_per_visitor",
         "messages_client_msg_id" => "message_client_msg_id",
+        "canned_responses_shortcut" => "canned_response_shortcut",
         "platform_admins_email_key" => "platform_admin_email",
         "password_resets_pkey" => "password_reset_token",
         "tenants_pkey" => "tenant_id",

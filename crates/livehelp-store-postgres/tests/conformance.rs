@@ -296,6 +296,38 @@ async fn audit_log_pages_newest_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn canned_responses_by_scope() {
+    check(
+        "canned_responses_by_scope",
+        testing::canned_responses_by_scope,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notes_round_trip_in_order() {
+    check(
+        "notes_round_trip_in_order",
+        testing::notes_round_trip_in_order,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tags_have_a_limit() {
+    check("tags_have_a_limit", testing::tags_have_a_limit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_conversations_filters_by_tag() {
+    check(
+        "list_conversations_filters_by_tag",
+        testing::list_conversations_filters_by_tag,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn close_answers_queued_appends_then_refuses() {
     check(
         "close_answers_queued_appends_then_refuses",

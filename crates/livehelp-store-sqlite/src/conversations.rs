@@ -100,6 +100,17 @@ impl ConversationStore for SqliteStore {
         if let Some(visitor) = query.visitor {
             sql.push(" AND visitor_id = ").push_bind(visitor.as_uuid());
         }
+        if let Some(tag) = &query.tag {
+            // A semi-join on the tag index; the ordering and the keyset cursor stay those
+            // of the conversations themselves, so paging is unchanged.
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM conversation_tags AS t \
+                 WHERE t.tenant_id = conversations.tenant_id \
+                 AND t.conversation_id = conversations.id AND t.tag = ",
+            )
+            .push_bind(tag.as_str().to_owned())
+            .push(")");
+        }
         if let Some((created_at, id)) = query.before {
             let (created_at, id) = keyset_cursor(created_at, id);
             sql.push(" AND (created_at, id) < (")

@@ -64,6 +64,7 @@ fn unique_constraint_name(message: &str) -> &'static str {
         "conversations.tenant_id, conversations.visitor_id" => "conversation_open_per_visitor",
         "index 'messages_client_msg_id'" => "message_client_msg_id",
         "departments.tenant_id, departments.name" => "department_name",
+        "index 'canned_responses_shortcut'" => "canned_response_shortcut",
         _ => primary_key_name(detail),
     }
 }

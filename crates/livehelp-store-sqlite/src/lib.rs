@@ -27,6 +27,7 @@ mod error;
 mod operators;
 mod routing;
 mod rows;
+mod tools;
 mod writer;
 
 use std::path::Path;

@@ -176,6 +176,7 @@ async fn version_1_data_upgrades_to_version_2() {
         .list_conversations(
             tenant,
             &ConversationQuery {
+                tag: None,
                 state: None,
                 visitor: None,
                 before: None,

@@ -20,6 +20,9 @@ use thiserror::Error;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tools;
+
+pub use tools::ToolStore;
 
 /// What went wrong in a store call. Callers match on the variant; the message is for logs.
 #[derive(Debug, Error)]
@@ -232,6 +235,8 @@ pub struct ConversationQuery {
     pub state: Option<livehelp_domain::ConversationState>,
     /// Only this visitor's, or everyone's.
     pub visitor: Option<VisitorId>,
+    /// Only conversations carrying this tag (normalised: see `Tag::parse`), or all.
+    pub tag: Option<livehelp_domain::Tag>,
     /// Keyset cursor: only conversations strictly older than this `(created_at, id)`.
     pub before: Option<(Timestamp, ConversationId)>,
     /// At most this many (the caller caps it, e.g. at 200).
@@ -515,6 +520,7 @@ pub trait Store:
     + ConversationStore
     + AuditStore
     + RoutingStore
+    + ToolStore
 {
 }
 
@@ -527,5 +533,6 @@ impl<T> Store for T where
         + ConversationStore
         + AuditStore
         + RoutingStore
+        + ToolStore
 {
 }

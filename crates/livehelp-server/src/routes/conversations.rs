@@ -1,4 +1,5 @@
-//! `GET /api/v1/conversations` (the tenant's conversations, newest first, keyset-paged)
+//! `GET /api/v1/conversations` (the tenant's conversations, newest first, keyset-paged,
+//! optionally with one tag, with the listed conversations' tags)
 //! and `GET /api/v1/conversations/{id}/visitor` (the console's visitor panel). Operator
 //! session required; everything is scoped to the operator's tenant.
 
@@ -22,6 +23,8 @@ pub struct ListQuery {
     limit: Option<u32>,
     /// Cursor from a previous page's `next`.
     before: Option<String>,
+    /// Only conversations with this tag (trimmed, compared lower-case).
+    tag: Option<String>,
 }
 
 /// Lists the tenant's conversations.
@@ -40,13 +43,34 @@ pub async fn list(
         })?),
     };
     let before = query.before.as_deref().map(parse_cursor).transpose()?;
+    let tag = query
+        .tag
+        .as_deref()
+        .map(livehelp_domain::Tag::parse)
+        .transpose()
+        .map_err(livehelp_app::AppError::from)?;
     let (views, next) = state
         .app
-        .list_conversations(&session.operator, filter, before, query.limit.unwrap_or(50))
+        .list_conversations(
+            &session.operator,
+            filter,
+            tag,
+            before,
+            query.limit.unwrap_or(50),
+        )
         .await?;
+    let ids: Vec<ConversationId> = views.iter().map(|view| view.conversation.id).collect();
+    let tags = state.app.tags_of(&session.operator, &ids).await?;
     Ok(Json(ConversationListResponse {
         conversations: views.iter().map(convert::conversation).collect(),
         next: next.map(|(at, id)| format!("{}_{id}", at.unix_timestamp_nanos() / 1_000)),
+        tags: tags
+            .into_iter()
+            .map(|(id, tags)| {
+                let tags = tags.iter().map(|tag| tag.as_str().to_owned()).collect();
+                (id.as_uuid(), tags)
+            })
+            .collect(),
     }))
 }
 

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod canned_responses;
+pub mod conversation_tools;
 pub mod conversations;
 pub mod health;
 pub mod operators;

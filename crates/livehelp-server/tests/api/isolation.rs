@@ -38,6 +38,15 @@ const KNOWN_ROUTES: &[&str] = &[
     "GET /api/v1/conversations",
     "GET /api/v1/conversations/{id}/transcript",
     "GET /api/v1/conversations/{id}/visitor",
+    "GET /api/v1/conversations/{id}/notes",
+    "POST /api/v1/conversations/{id}/notes",
+    "GET /api/v1/conversations/{id}/tags",
+    "POST /api/v1/conversations/{id}/tags",
+    "DELETE /api/v1/conversations/{id}/tags/{tag}",
+    "GET /api/v1/canned-responses",
+    "POST /api/v1/canned-responses",
+    "PATCH /api/v1/canned-responses/{id}",
+    "DELETE /api/v1/canned-responses/{id}",
     "GET /api/v1/ws/operator",
     "GET /api/v1/operators",
     "POST /api/v1/operators",
@@ -99,6 +108,9 @@ struct TenantA {
     session_id: String,
     secret: String,
     emails: Vec<String>,
+    /// A tenant-wide canned response, a note and a tag of A, each carrying a secret.
+    canned_id: String,
+    tools_secret: String,
 }
 
 impl TenantA {
@@ -115,6 +127,8 @@ impl TenantA {
         ];
         markers.extend(self.operator_ids.iter().cloned());
         markers.extend(self.emails.iter().cloned());
+        markers.push(self.canned_id.clone());
+        markers.push(self.tools_secret.clone());
         markers
     }
 
@@ -129,6 +143,8 @@ impl TenantA {
             self.operator_ids[0].clone()
         } else if pattern.starts_with("/api/v1/sites/{id}") {
             self.site_id.clone()
+        } else if pattern.starts_with("/api/v1/canned-responses/") {
+            self.canned_id.clone()
         } else if pattern.starts_with("/api/v1/auth/sessions/") {
             self.session_id.clone()
         } else if pattern.contains("{id}") {
@@ -139,6 +155,7 @@ impl TenantA {
         pattern
             .replace("{id}", &id)
             .replace("{site_key}", &self.site_key)
+            .replace("{tag}", &self.tools_secret.to_lowercase())
             .replace("{*file}", "index.html")
     }
 }
@@ -218,11 +235,39 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         .json()
         .await
         .expect("json");
+    // Operator tools of A: a tenant-wide canned response, a note and a tag, all secret.
+    let tools_secret = format!("tools-a-{}", Uuid::new_v4().simple());
+    let canned: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/canned-responses",
+            &a_admin,
+            Some(json!({ "scope": "tenant", "shortcut": "secret", "text": tools_secret })),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
     let a_department: Uuid = department["id"]
         .as_str()
         .expect("department id")
         .parse()
         .expect("uuid");
+    let canned_id = canned["id"].as_str().expect("canned id").to_owned();
+    for (path, body) in [
+        ("notes", json!({ "text": tools_secret })),
+        ("tags", json!({ "tag": tools_secret })),
+    ] {
+        let response = app
+            .send_json(
+                Method::POST,
+                &format!("/api/v1/conversations/{conversation}/{path}"),
+                &a_admin,
+                Some(body),
+            )
+            .await;
+        assert!(response.status().is_success(), "A's own {path}");
+    }
     let tenant_a = TenantA {
         department: a_department,
         conversation,
@@ -237,6 +282,8 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             "admin@alpha.test".into(),
             "sup@alpha.test".into(),
         ],
+        canned_id,
+        tools_secret: tools_secret.clone(),
     };
 
     // Tenant B's callers.
@@ -452,4 +499,32 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
     let transcript = app.transcript(conversation, &a_admin.0).await;
     assert_eq!(transcript.conversation.state, "active");
     assert!(transcript.messages.iter().all(|m| m.text != "intrusion"));
+    // ... and so are its operator tools.
+    let notes: Value = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}/notes"),
+            &a_admin.0,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(notes["notes"].as_array().expect("notes").len(), 1);
+    let tags: Value = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}/tags"),
+            &a_admin.0,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tags["tags"], json!([tools_secret]));
+    let canned: Value = app
+        .get("/api/v1/canned-responses", &a_admin.0)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(canned["canned_responses"][0]["text"], json!(tools_secret));
 }

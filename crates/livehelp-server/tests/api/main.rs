@@ -13,4 +13,5 @@ mod rest;
 mod routing;
 mod tenancy;
 mod tls;
+mod tools;
 mod web;

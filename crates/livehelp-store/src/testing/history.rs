@@ -43,6 +43,7 @@ pub async fn list_conversations_pages_newest_first(store: Arc<dyn Store>) {
     }
     let newest_first = sorted_newest_first(opened);
     let all = |before, limit| ConversationQuery {
+        tag: None,
         state: None,
         visitor: None,
         before,
@@ -122,6 +123,7 @@ pub async fn list_conversations_breaks_ties_by_id(store: Arc<dyn Store>) {
         let mut before = None;
         for _ in 0..10 {
             let query = ConversationQuery {
+                tag: None,
                 state: None,
                 visitor: None,
                 before,
@@ -172,6 +174,7 @@ pub async fn list_conversations_filters(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             let query = ConversationQuery {
+                tag: None,
                 state,
                 visitor,
                 before: None,
@@ -221,6 +224,7 @@ pub async fn list_conversations_filters(store: Arc<dyn Store>) {
             let mut before = None;
             for _ in 0..10 {
                 let query = ConversationQuery {
+                    tag: None,
                     state,
                     visitor,
                     before,

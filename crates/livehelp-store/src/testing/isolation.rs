@@ -55,6 +55,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
             .await,
     );
     let everything = ConversationQuery {
+        tag: None,
         state: None,
         visitor: None,
         before: None,
@@ -62,6 +63,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     };
     assert!(ok(store.list_conversations(tenant, &everything).await).is_empty());
     let their_visitor = ConversationQuery {
+        tag: None,
         visitor: Some(theirs.visitor.id),
         ..everything.clone()
     };

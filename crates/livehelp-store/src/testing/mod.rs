@@ -17,7 +17,8 @@
 //! sessions), `accounts` (site and operator edits), `logins` (lock-out, session list and
 //! revocation, password resets), `platform` (the tenant list and status, platform
 //! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
-//! limits, the routing effects of `append` and the reads routing makes), and `isolation` (one tenant never reaches another's
+//! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
+//! responses, notes, tags and the tag filter), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -35,6 +36,7 @@ mod isolation;
 mod logins;
 mod platform;
 mod routing;
+mod tools;
 
 use std::sync::Arc;
 
@@ -78,6 +80,10 @@ pub use routing::{
     recent_assignments_by_department_and_time, requeue_rules, routing_effects_are_idempotent,
     routing_is_tenant_isolated, routing_settings_round_trip, site_default_department_round_trip,
     transfer_rules, unanswered_conversations,
+};
+pub use tools::{
+    canned_responses_by_scope, list_conversations_filters_by_tag, notes_round_trip_in_order,
+    tags_have_a_limit,
 };
 
 /// Runs every check on `store`, [`close_answers_queued_appends_then_refuses`] last since it
@@ -130,5 +136,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     unanswered_conversations(store.clone()).await;
     routing_effects_are_idempotent(store.clone()).await;
     routing_is_tenant_isolated(store.clone()).await;
+    canned_responses_by_scope(store.clone()).await;
+    notes_round_trip_in_order(store.clone()).await;
+    tags_have_a_limit(store.clone()).await;
+    list_conversations_filters_by_tag(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
