@@ -7,6 +7,7 @@
 pub mod conversation;
 pub mod entities;
 pub mod ids;
+pub mod survey;
 pub mod text;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
@@ -16,8 +17,12 @@ pub use entities::{
     Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
 pub use ids::{
-    AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, SessionId, SiteId,
-    TenantId, VisitorId, VisitorSessionId,
+    AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, QuestionId, SessionId,
+    SiteId, SurveyId, SurveyResponseId, TenantId, VisitorId, VisitorSessionId,
+};
+pub use survey::{
+    Answer, CheckedSubmission, Question, QuestionKind, RawAnswer, SubmissionError, Survey,
+    SurveyResponse,
 };
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
 

@@ -27,6 +27,7 @@ mod append;
 mod conversations;
 mod error;
 mod rows;
+mod surveys;
 mod writer;
 
 use std::str::FromStr;

@@ -26,6 +26,7 @@ mod conversations;
 mod error;
 mod operators;
 mod rows;
+mod surveys;
 mod writer;
 
 use std::path::Path;

@@ -17,8 +17,12 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+pub mod survey_json;
+mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
 
 /// What went wrong in a store call. Callers match on the variant; the message is for logs.
 #[derive(Debug, Error)]
@@ -369,7 +373,14 @@ pub trait ConversationStore: Send + Sync {
 
 /// Everything a livehelp node needs from its database.
 pub trait Store:
-    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore + AuditStore
+    EntryStore
+    + TenantStore
+    + SiteStore
+    + OperatorStore
+    + VisitorStore
+    + ConversationStore
+    + AuditStore
+    + SurveyStore
 {
 }
 
@@ -381,5 +392,6 @@ impl<T> Store for T where
         + VisitorStore
         + ConversationStore
         + AuditStore
+        + SurveyStore
 {
 }

@@ -16,7 +16,8 @@
 //! per-visitor count), `entities` (tenants, sites, operators, visitors and their
 //! sessions), `accounts` (site and operator edits), `logins` (lock-out, session list and
 //! revocation, password resets), `platform` (the tenant list and status, platform
-//! admins), `audit` (the audit log), and `isolation` (one tenant never reaches another's
+//! admins), `audit` (the audit log), `surveys` (exit survey versions, responses, refusals and
+//! the platform's questions), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -33,6 +34,7 @@ mod history;
 mod isolation;
 mod logins;
 mod platform;
+mod surveys;
 
 use std::sync::Arc;
 
@@ -69,6 +71,10 @@ pub use logins::{
     password_resets_are_used_once,
 };
 pub use platform::{platform_admins_by_email, tenants_list_and_status};
+pub use surveys::{
+    platform_questions_and_answers, survey_refusals_are_counted_per_site_and_day,
+    survey_response_once_per_conversation, survey_versions_are_numbered_per_scope,
+};
 
 /// Runs every check on `store`, [`close_answers_queued_appends_then_refuses`] last since it
 /// closes the store.
@@ -105,5 +111,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     tenants_list_and_status(store.clone()).await;
     platform_admins_by_email(store.clone()).await;
     audit_log_pages_newest_first(store.clone()).await;
+    survey_versions_are_numbered_per_scope(store.clone()).await;
+    survey_response_once_per_conversation(store.clone()).await;
+    survey_refusals_are_counted_per_site_and_day(store.clone()).await;
+    platform_questions_and_answers(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
