@@ -11,6 +11,7 @@ pub mod browser;
 mod chat;
 mod error;
 mod routing;
+mod surveys;
 mod visitors;
 
 use std::sync::Arc;
@@ -29,6 +30,10 @@ pub use chat::{
     ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
 };
 pub use error::AppError;
+pub use surveys::{
+    MAX_RESULT_RESPONSES, OfferedSurvey, QuestionInput, QuestionResult, ResultsQuery, SurveyError,
+    SurveyResults, SurveySubmission, VersionResult, survey_csv,
+};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod frames;
 pub mod rest;
+pub mod survey;
 
 pub use error::ErrorCode;
 pub use frames::{

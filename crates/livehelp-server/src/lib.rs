@@ -102,7 +102,8 @@ pub fn router(state: AppState) -> Router {
 fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
-        audit, auth, conversations, health, operators, sites, transcripts, visitor_sessions, widget,
+        audit, auth, conversations, health, operators, sites, surveys, transcripts, visitor_sessions,
+        widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -132,7 +133,19 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             Method::GET,
             "/api/v1/visitor-session",
             Visitor,
-            get(widget::visitor_self).layer(cors),
+            get(widget::visitor_self).layer(cors.clone()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/survey",
+            Visitor,
+            get(surveys::visitor_get).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/conversations/{id}/survey-response",
+            Visitor,
+            post(surveys::visitor_submit).layer(cors),
         ),
         (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
         (
@@ -235,6 +248,28 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             patch(sites::update),
         ),
         (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
+        // Exit surveys: reading the design and results needs admin or supervisor
+        // (checked in the app), saving needs admin.
+        (Method::GET, "/api/v1/survey", Operator, get(surveys::get_design)),
+        (Method::POST, "/api/v1/survey", Admin, post(surveys::save_design)),
+        (
+            Method::GET,
+            "/api/v1/survey-results",
+            Operator,
+            get(surveys::results),
+        ),
+        (
+            Method::GET,
+            "/api/v1/survey-results.csv",
+            Operator,
+            get(surveys::results_csv),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/survey-answers",
+            Operator,
+            get(surveys::conversation_answers),
+        ),
         (Method::GET, "/", Public, get(assets::root)),
         (Method::GET, "/favicon.ico", Public, get(assets::favicon)),
         (

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod health;
 pub mod operators;
 pub mod sites;
+pub mod surveys;
 pub mod transcripts;
 pub mod visitor_sessions;
 pub mod widget;
