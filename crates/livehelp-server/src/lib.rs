@@ -145,7 +145,14 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             Method::POST,
             "/api/v1/conversations/{id}/survey-response",
             Visitor,
-            post(surveys::visitor_submit).layer(cors),
+            // A free-text answer may be pasted far over its 2,000-character limit: the
+            // body limit here is higher than the default so that the visitor gets the
+            // field's error rather than a bare "too large".
+            post(surveys::visitor_submit)
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(
+                    surveys::MAX_SUBMISSION_BYTES,
+                ))
+                .layer(cors),
         ),
         (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
         (

@@ -32,6 +32,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::extract::{AdminSession, ApiJson, OperatorSession};
 use crate::{ApiError, AppState};
 
+/// Largest survey submission body, in bytes (above [`crate::MAX_BODY_BYTES`], so an
+/// over-long free-text answer gets its field error).
+pub const MAX_SUBMISSION_BYTES: usize = 256 * 1024;
+
 /// The stable code of a survey refusal.
 pub fn error_code(error: &SurveyError) -> ErrorCode {
     match error {

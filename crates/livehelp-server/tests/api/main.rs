@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod isolation;
 mod rest;
+mod surveys;
 mod tenancy;
 mod tls;
 mod web;
