@@ -62,10 +62,11 @@ pub struct QuestionInput {
 /// A visitor's submission as sent.
 #[derive(Debug, Clone)]
 pub struct SurveySubmission {
-    /// The conversation the survey was offered for.
-    pub conversation_id: ConversationId,
-    /// The survey version answered.
-    pub survey_id: SurveyId,
+    /// The conversation the survey was offered for (required; `None` is refused after
+    /// the conversation itself was checked).
+    pub conversation_id: Option<ConversationId>,
+    /// The survey version answered (required, like `conversation_id`).
+    pub survey_id: Option<SurveyId>,
     /// Question id → answer.
     pub answers: BTreeMap<String, RawAnswer>,
 }
@@ -227,6 +228,11 @@ impl App {
             answers,
         } = submission;
         let conversation = self.survey_conversation(visitor, conversation).await?;
+        let (Some(offered_for), Some(survey)) = (offered_for, survey) else {
+            return Err(AppError::InvalidRequest(
+                "conversation_id and survey_id are required".into(),
+            ));
+        };
         if offered_for != conversation.id {
             return Err(SurveyError::WrongSurvey.into());
         }

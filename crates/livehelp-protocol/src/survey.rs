@@ -90,11 +90,16 @@ pub struct VisitorSurveyResponse {
 #[serde(deny_unknown_fields)]
 pub struct SubmitSurveyRequest {
     /// The conversation the survey was offered for (must be the one in the path).
-    pub conversation_id: Uuid,
-    /// The survey version answered.
-    pub survey_id: Uuid,
+    /// Required; optional in the type so that a caller who may not see the conversation
+    /// gets "not found" rather than a lesson in the body's shape.
+    #[serde(default)]
+    pub conversation_id: Option<Uuid>,
+    /// The survey version answered. Required (see `conversation_id`).
+    #[serde(default)]
+    pub survey_id: Option<Uuid>,
     /// Question id → answer: a string, a number, an array of strings (multiple choice),
     /// or null (no answer).
+    #[serde(default)]
     pub answers: BTreeMap<String, Option<AnswerValueDto>>,
 }
 

@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livehelp_app::{
     QuestionInput, ResultsQuery, SurveyError, SurveyResults, SurveySubmission, survey_csv,
@@ -106,10 +107,9 @@ pub async fn save_design(
 /// The survey of the visitor's own ended conversation.
 pub async fn visitor_get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    VisitorAuth(visitor): VisitorAuth,
     Path(id): Path<String>,
 ) -> Result<Json<VisitorSurveyResponse>, ApiError> {
-    let visitor = visitor(&state, &headers).await?;
     let conversation = parse_conversation(&id)?;
     let offered = state.app.visitor_survey(&visitor, conversation).await?;
     Ok(Json(VisitorSurveyResponse {
@@ -128,11 +128,10 @@ pub async fn visitor_get(
 /// Submits the visitor's answers, once per conversation.
 pub async fn visitor_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    VisitorAuth(visitor): VisitorAuth,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SubmitSurveyRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let visitor = visitor(&state, &headers).await?;
     let conversation = parse_conversation(&id)?;
     let answers: BTreeMap<String, RawAnswer> = body
         .answers
@@ -154,8 +153,8 @@ pub async fn visitor_submit(
             &visitor,
             conversation,
             SurveySubmission {
-                conversation_id: ConversationId::from_uuid(body.conversation_id),
-                survey_id: SurveyId::from_uuid(body.survey_id),
+                conversation_id: body.conversation_id.map(ConversationId::from_uuid),
+                survey_id: body.survey_id.map(SurveyId::from_uuid),
                 answers,
             },
             OffsetDateTime::now_utc(),
@@ -249,13 +248,21 @@ pub async fn results_csv(
         .into_response())
 }
 
-async fn visitor(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<livehelp_app::VisitorPrincipal, ApiError> {
-    let token = crate::ws::bearer(headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
-    Ok(state.app.authenticate_visitor(&token).await?)
+/// A visitor authenticated by `Authorization: Bearer <visitor token>`, checked before
+/// the body is read (so a caller without a token learns nothing about the body's shape).
+pub struct VisitorAuth(livehelp_app::VisitorPrincipal);
+
+impl FromRequestParts<AppState> for VisitorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = crate::ws::bearer(&parts.headers)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
+        Ok(VisitorAuth(state.app.authenticate_visitor(&token).await?))
+    }
 }
 
 fn parse_conversation(id: &str) -> Result<ConversationId, ApiError> {
