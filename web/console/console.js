@@ -89,6 +89,7 @@ import { createLivePage } from './live.js';
 import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
+import { createSurveysPage } from './surveys.js';
 import { createSessionsPage } from './sessions.js';
 
 const MAX_TEXT = 10_000;
@@ -109,6 +110,7 @@ const VIEWS = {
   operators: { roles: ['admin'], wide: true },
   sites: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
+  surveys: { roles: ['supervisor', 'admin'], wide: true },
   sessions: { wide: true },
 };
 const PAGE_FACTORIES = {
@@ -116,6 +118,7 @@ const PAGE_FACTORIES = {
   operators: createOperatorsPage,
   sites: createSitesPage,
   audit: createAuditPage,
+  surveys: createSurveysPage,
   sessions: createSessionsPage,
 };
 
