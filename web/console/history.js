@@ -138,7 +138,7 @@ export function createHistory(ctx) {
       h('dl', {}, response.answers.map((answer) => [
         h('dt', { text: answer.label, attrs: { dir: 'auto' } }),
         h('dd', { text: answer.value, attrs: { dir: 'auto' }, data: { testid: 'transcript-survey-answer', kind: answer.kind } }),
-      ]))));
+      ]).flat())));
   }
 
   function closeTranscript() {

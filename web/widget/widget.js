@@ -296,7 +296,7 @@
   function offerSurvey() {
     if (svFor === conv || !token) return;
     var c = svFor = conv;
-    api('GET', '/api/v1/conversations/' + c + '/survey', null, token).then(function (s) { if (c === conv && cstate === 'ended') showSurvey(s); }, function () { /* none offered */ });
+    api('GET', '/api/v1/conversations/' + c + '/survey', null, token).then(function (s) { if (c === conv && cstate === 'ended' && s.questions.length) showSurvey(s); }, function () { /* none offered */ });
   }
   function showSurvey(s) {
     var box = ui.sv, get = {}, errs = {}, btn;

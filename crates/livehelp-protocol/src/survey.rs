@@ -74,14 +74,19 @@ pub struct SurveyDesignResponse {
     pub survey: Option<SurveyDto>,
 }
 
-/// `GET /api/v1/conversations/{id}/survey` answer, for the visitor.
+/// `GET /api/v1/conversations/{id}/survey` answer, for the visitor. Always 200 for the
+/// visitor's own conversation (so a widget asking "is there a survey?" never logs an
+/// error); `status` says whether one is offered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitorSurveyResponse {
+    /// `offered`, or why not: `survey_not_found` (none set up), `survey_already_submitted`,
+    /// `survey_conversation_open` (the same codes a submission would get).
+    pub status: String,
     /// The conversation the survey is for; send it back in the submission.
     pub conversation_id: Uuid,
-    /// The survey version; send it back in the submission.
-    pub survey_id: Uuid,
-    /// The tenant's questions, then the platform's.
+    /// The survey version when offered; send it back in the submission.
+    pub survey_id: Option<Uuid>,
+    /// The tenant's questions, then the platform's; empty unless offered.
     pub questions: Vec<QuestionDto>,
 }
 

@@ -104,17 +104,33 @@ pub async fn save_design(
     ))
 }
 
-/// The survey of the visitor's own ended conversation.
+/// The survey of the visitor's own conversation: offered, or why not (always 200).
 pub async fn visitor_get(
     State(state): State<AppState>,
     VisitorAuth(visitor): VisitorAuth,
     Path(id): Path<String>,
 ) -> Result<Json<VisitorSurveyResponse>, ApiError> {
     let conversation = parse_conversation(&id)?;
-    let offered = state.app.visitor_survey(&visitor, conversation).await?;
+    let offered = match state.app.visitor_survey(&visitor, conversation).await {
+        Ok(offered) => offered,
+        Err(livehelp_app::AppError::Survey(
+            reason @ (SurveyError::NoSurvey
+            | SurveyError::AlreadySubmitted
+            | SurveyError::ConversationOpen),
+        )) => {
+            return Ok(Json(VisitorSurveyResponse {
+                status: error_code(&reason).as_str().to_owned(),
+                conversation_id: conversation.as_uuid(),
+                survey_id: None,
+                questions: Vec::new(),
+            }));
+        }
+        Err(other) => return Err(other.into()),
+    };
     Ok(Json(VisitorSurveyResponse {
+        status: "offered".to_owned(),
         conversation_id: conversation.as_uuid(),
-        survey_id: offered.survey.id.as_uuid(),
+        survey_id: Some(offered.survey.id.as_uuid()),
         questions: offered
             .survey
             .questions

@@ -138,7 +138,7 @@ async fn visitor_answers_once_and_the_tenant_sees_answers_and_aggregates() {
     let setup = setup(&app, "survey-one").await;
     let (token, _socket, conversation) = ended_chat(&app, &setup.tenant).await;
     let (status, offered) = code(visitor_get(&app, &token, conversation).await).await;
-    assert_eq!(status, 200, "{offered}");
+    assert_eq!((status, offered["status"].as_str()), (200, Some("offered")), "{offered}");
     assert_eq!(offered["questions"].as_array().expect("list").len(), 10);
     let ids = &setup.ids;
     let answers = json!({
@@ -289,8 +289,9 @@ async fn br15_survey_is_answered_once_per_conversation_and_bound_to_it() {
         })
         .await;
     assert_eq!(socket.error_code(Some(id)).await, "conversation_ended");
-    let (status, error) = code(visitor_get(&app, &token, c1).await).await;
-    assert_eq!((status, error["code"].as_str()), (409, Some("survey_already_submitted")));
+    let (status, offer) = code(visitor_get(&app, &token, c1).await).await;
+    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_already_submitted")));
+    assert_eq!(offer["questions"], json!([]));
 
     // (d) The next chat C2 ends; C's survey sent to C2 is refused, C2's own is fine.
     let c2 = chat_and_end(&app, &setup.tenant, &mut socket).await;
@@ -320,8 +321,8 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
     // An active conversation.
     let (session, mut visitor) = app.visitor(&setup.tenant.site_key, None).await;
     let active = visitor.start_chat().await;
-    let (status, error) = code(visitor_get(&app, &session.visitor_token, active).await).await;
-    assert_eq!((status, error["code"].as_str()), (409, Some("survey_conversation_open")));
+    let (status, offer) = code(visitor_get(&app, &session.visitor_token, active).await).await;
+    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_conversation_open")));
     let (status, error) = code(
         submit(
             &app,
@@ -377,6 +378,18 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
         .await
         .expect("json");
     assert_eq!(results["responses"], 0);
+}
+
+#[tokio::test]
+async fn no_survey_set_up_offers_none() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("survey-none").await;
+    let (token, _socket, conversation) = ended_chat(&app, &tenant).await;
+    let (status, offer) = code(visitor_get(&app, &token, conversation).await).await;
+    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_not_found")));
+    let answer = json!({"conversation_id": conversation, "survey_id": Uuid::new_v4(), "answers": {}});
+    let (status, error) = code(submit(&app, &token, conversation, &answer).await).await;
+    assert_eq!((status, error["code"].as_str()), (422, Some("survey_conversation_mismatch")));
 }
 
 #[tokio::test]
