@@ -162,7 +162,9 @@ impl App {
                 question.required,
                 question.options,
             )
-            .map_err(|message| AppError::InvalidRequest(format!("questions[{index}]: {message}")))?;
+            .map_err(|message| {
+                AppError::InvalidRequest(format!("questions[{index}]: {message}"))
+            })?;
             questions.push(parsed);
         }
         let survey = self
@@ -236,7 +238,11 @@ impl App {
         if offered_for != conversation.id {
             return Err(SurveyError::WrongSurvey.into());
         }
-        let survey = match self.store.fetch_survey(conversation.tenant_id, survey).await {
+        let survey = match self
+            .store
+            .fetch_survey(conversation.tenant_id, survey)
+            .await
+        {
             Ok(survey) => survey,
             Err(StoreError::NotFound) => return Err(SurveyError::WrongSurvey.into()),
             Err(other) => return Err(other.into()),
@@ -326,7 +332,9 @@ impl App {
     ) -> Result<SurveyResults, AppError> {
         require_results_role(operator)?;
         if query.to < query.from {
-            return Err(AppError::InvalidRequest("to: must not be before from".into()));
+            return Err(AppError::InvalidRequest(
+                "to: must not be before from".into(),
+            ));
         }
         let tenant = operator.tenant_id;
         let start = query.from.with_time(Time::MIDNIGHT).assume_utc();

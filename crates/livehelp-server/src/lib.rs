@@ -102,8 +102,8 @@ pub fn router(state: AppState) -> Router {
 fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
-        audit, auth, conversations, health, operators, sites, surveys, transcripts, visitor_sessions,
-        widget,
+        audit, auth, conversations, health, operators, sites, surveys, transcripts,
+        visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -257,8 +257,18 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
         (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
         // Exit surveys: reading the design and results needs admin or supervisor
         // (checked in the app), saving needs admin.
-        (Method::GET, "/api/v1/survey", Operator, get(surveys::get_design)),
-        (Method::POST, "/api/v1/survey", Admin, post(surveys::save_design)),
+        (
+            Method::GET,
+            "/api/v1/survey",
+            Operator,
+            get(surveys::get_design),
+        ),
+        (
+            Method::POST,
+            "/api/v1/survey",
+            Admin,
+            post(surveys::save_design),
+        ),
         (
             Method::GET,
             "/api/v1/survey-results",

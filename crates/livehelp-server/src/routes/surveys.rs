@@ -88,12 +88,15 @@ pub async fn save_design(
         .collect();
     let survey = state
         .app
-        .save_survey(&session.operator, site, questions, OffsetDateTime::now_utc())
+        .save_survey(
+            &session.operator,
+            site,
+            questions,
+            OffsetDateTime::now_utc(),
+        )
         .await
         .map_err(|error| match error {
-            livehelp_app::AppError::NotFound => {
-                ApiError::new(ErrorCode::NotFound, "no such site")
-            }
+            livehelp_app::AppError::NotFound => ApiError::new(ErrorCode::NotFound, "no such site"),
             other => other.into(),
         })?;
     Ok((
@@ -311,8 +314,7 @@ fn results_query(params: &ResultsParams) -> Result<ResultsQuery, ApiError> {
             .transpose()
     };
     let to = day(&params.to, "to")?.unwrap_or_else(|| OffsetDateTime::now_utc().date());
-    let from = day(&params.from, "from")?
-        .unwrap_or_else(|| to - time::Duration::days(29));
+    let from = day(&params.from, "from")?.unwrap_or_else(|| to - time::Duration::days(29));
     if (to - from).whole_days() > 366 {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -104,12 +104,7 @@ async fn visitor_get(app: &TestApp, token: &str, conversation: Uuid) -> reqwest:
         .expect("request")
 }
 
-async fn submit(
-    app: &TestApp,
-    token: &str,
-    conversation: Uuid,
-    body: &Value,
-) -> reqwest::Response {
+async fn submit(app: &TestApp, token: &str, conversation: Uuid, body: &Value) -> reqwest::Response {
     app.http
         .post(format!(
             "{}/api/v1/conversations/{conversation}/survey-response",
@@ -138,7 +133,11 @@ async fn visitor_answers_once_and_the_tenant_sees_answers_and_aggregates() {
     let setup = setup(&app, "survey-one").await;
     let (token, _socket, conversation) = ended_chat(&app, &setup.tenant).await;
     let (status, offered) = code(visitor_get(&app, &token, conversation).await).await;
-    assert_eq!((status, offered["status"].as_str()), (200, Some("offered")), "{offered}");
+    assert_eq!(
+        (status, offered["status"].as_str()),
+        (200, Some("offered")),
+        "{offered}"
+    );
     assert_eq!(offered["questions"].as_array().expect("list").len(), 10);
     let ids = &setup.ids;
     let answers = json!({
@@ -153,8 +152,19 @@ async fn visitor_answers_once_and_the_tenant_sees_answers_and_aggregates() {
         ids[8].clone(): "1984-02-29",
         ids[9].clone(): "30k-60k"
     });
-    let response = submit(&app, &token, conversation, &body(&setup, conversation, answers)).await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    let response = submit(
+        &app,
+        &token,
+        conversation,
+        &body(&setup, conversation, answers),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
 
     // The transcript view's answers block.
     let operator = app.login(&setup.tenant.operator_email).await;
@@ -216,7 +226,9 @@ async fn visitor_answers_once_and_the_tenant_sees_answers_and_aggregates() {
         .await;
     let supervisor = app.login(supervisor_email).await;
     assert_eq!(
-        app.get("/api/v1/survey-results", &supervisor).await.status(),
+        app.get("/api/v1/survey-results", &supervisor)
+            .await
+            .status(),
         200
     );
 
@@ -237,7 +249,10 @@ async fn visitor_answers_once_and_the_tenant_sees_answers_and_aggregates() {
             .await,
     )
     .await;
-    assert_eq!((status, bad["code"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
@@ -264,15 +279,24 @@ async fn br15_survey_is_answered_once_per_conversation_and_bound_to_it() {
     // (b) A double click: the second gets 409 and the first answer stays.
     let operator = app.login(&setup.tenant.operator_email).await;
     let before: Value = app
-        .get(&format!("/api/v1/conversations/{c1}/survey-answers"), &operator)
+        .get(
+            &format!("/api/v1/conversations/{c1}/survey-answers"),
+            &operator,
+        )
         .await
         .json()
         .await
         .expect("json");
     let (status, error) = code(submit(&app, &token, c1, &five).await).await;
-    assert_eq!((status, error["code"].as_str()), (409, Some("survey_already_submitted")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (409, Some("survey_already_submitted"))
+    );
     let after: Value = app
-        .get(&format!("/api/v1/conversations/{c1}/survey-answers"), &operator)
+        .get(
+            &format!("/api/v1/conversations/{c1}/survey-answers"),
+            &operator,
+        )
         .await
         .json()
         .await
@@ -290,7 +314,10 @@ async fn br15_survey_is_answered_once_per_conversation_and_bound_to_it() {
         .await;
     assert_eq!(socket.error_code(Some(id)).await, "conversation_ended");
     let (status, offer) = code(visitor_get(&app, &token, c1).await).await;
-    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_already_submitted")));
+    assert_eq!(
+        (status, offer["status"].as_str()),
+        (200, Some("survey_already_submitted"))
+    );
     assert_eq!(offer["questions"], json!([]));
 
     // (d) The next chat C2 ends; C's survey sent to C2 is refused, C2's own is fine.
@@ -322,7 +349,10 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
     let (session, mut visitor) = app.visitor(&setup.tenant.site_key, None).await;
     let active = visitor.start_chat().await;
     let (status, offer) = code(visitor_get(&app, &session.visitor_token, active).await).await;
-    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_conversation_open")));
+    assert_eq!(
+        (status, offer["status"].as_str()),
+        (200, Some("survey_conversation_open"))
+    );
     let (status, error) = code(
         submit(
             &app,
@@ -333,14 +363,20 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
         .await,
     )
     .await;
-    assert_eq!((status, error["code"].as_str()), (409, Some("survey_conversation_open")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (409, Some("survey_conversation_open"))
+    );
 
     // Another visitor's ended conversation answers like a missing one.
     let (_, _socket, theirs) = ended_chat(&app, &setup.tenant).await;
     for conversation in [theirs, Uuid::new_v4()] {
         let (status, error) =
             code(visitor_get(&app, &session.visitor_token, conversation).await).await;
-        assert_eq!((status, error["code"].as_str()), (404, Some("conversation_not_found")));
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (404, Some("conversation_not_found"))
+        );
         let (status, error) = code(
             submit(
                 &app,
@@ -351,7 +387,10 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
             .await,
         )
         .await;
-        assert_eq!((status, error["code"].as_str()), (404, Some("conversation_not_found")));
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (404, Some("conversation_not_found"))
+        );
     }
     // No token.
     let response = app
@@ -365,7 +404,10 @@ async fn only_own_ended_conversations_and_no_thanks_stores_nothing() {
     // "No thanks" is the widget not calling anything: nothing is stored for `theirs`.
     let operator = app.login(&setup.tenant.operator_email).await;
     let stored: Value = app
-        .get(&format!("/api/v1/conversations/{theirs}/survey-answers"), &operator)
+        .get(
+            &format!("/api/v1/conversations/{theirs}/survey-answers"),
+            &operator,
+        )
         .await
         .json()
         .await
@@ -386,10 +428,17 @@ async fn no_survey_set_up_offers_none() {
     let tenant = app.tenant("survey-none").await;
     let (token, _socket, conversation) = ended_chat(&app, &tenant).await;
     let (status, offer) = code(visitor_get(&app, &token, conversation).await).await;
-    assert_eq!((status, offer["status"].as_str()), (200, Some("survey_not_found")));
-    let answer = json!({"conversation_id": conversation, "survey_id": Uuid::new_v4(), "answers": {}});
+    assert_eq!(
+        (status, offer["status"].as_str()),
+        (200, Some("survey_not_found"))
+    );
+    let answer =
+        json!({"conversation_id": conversation, "survey_id": Uuid::new_v4(), "answers": {}});
     let (status, error) = code(submit(&app, &token, conversation, &answer).await).await;
-    assert_eq!((status, error["code"].as_str()), (422, Some("survey_conversation_mismatch")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("survey_conversation_mismatch"))
+    );
 }
 
 #[tokio::test]
@@ -403,7 +452,10 @@ async fn bad_answers_get_per_field_errors_and_nothing_is_stored() {
         (json!({ids[0].clone(): "x".repeat(100_000)}), ids[0].clone()),
         (json!({"not-a-question": "x"}), "not-a-question".into()),
         (json!({ids[2].clone(): "Billboard"}), ids[2].clone()),
-        (json!({ids[3].clone(): ["Billing", "Cheese"]}), ids[3].clone()),
+        (
+            json!({ids[3].clone(): ["Billing", "Cheese"]}),
+            ids[3].clone(),
+        ),
         (json!({ids[4].clone(): 6}), ids[4].clone()),
         (json!({ids[4].clone(): 0}), ids[4].clone()),
         (json!({ids[7].clone(): -1}), ids[7].clone()),
@@ -420,9 +472,16 @@ async fn bad_answers_get_per_field_errors_and_nothing_is_stored() {
         if field != ids[4] {
             answers[ids[4].as_str()] = json!(4);
         }
-        let (status, error) =
-            code(submit(&app, &token, conversation, &body(&setup, conversation, answers)).await)
-                .await;
+        let (status, error) = code(
+            submit(
+                &app,
+                &token,
+                conversation,
+                &body(&setup, conversation, answers),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 422, "{field}: {error}");
         assert_eq!(error["code"], "survey_invalid");
         assert!(
@@ -431,22 +490,43 @@ async fn bad_answers_get_per_field_errors_and_nothing_is_stored() {
         );
     }
     // The required question missing.
-    let (status, error) =
-        code(submit(&app, &token, conversation, &body(&setup, conversation, json!({}))).await)
-            .await;
+    let (status, error) = code(
+        submit(
+            &app,
+            &token,
+            conversation,
+            &body(&setup, conversation, json!({})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 422);
     assert!(error["fields"][ids[4].as_str()].is_string());
     // Over the route's body limit (256 KiB): a clear error, not a crash.
-    let huge = body(&setup, conversation, json!({ids[0].clone(): "x".repeat(300_000)}));
+    let huge = body(
+        &setup,
+        conversation,
+        json!({ids[0].clone(): "x".repeat(300_000)}),
+    );
     let (status, error) = code(submit(&app, &token, conversation, &huge).await).await;
-    assert_eq!((status, error["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
     // An unknown survey version is not this conversation's.
-    let wrong = json!({"conversation_id": conversation, "survey_id": Uuid::new_v4(), "answers": {}});
+    let wrong =
+        json!({"conversation_id": conversation, "survey_id": Uuid::new_v4(), "answers": {}});
     let (status, error) = code(submit(&app, &token, conversation, &wrong).await).await;
-    assert_eq!((status, error["code"].as_str()), (422, Some("survey_conversation_mismatch")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("survey_conversation_mismatch"))
+    );
     // After all of that, a good submission is still the first one.
     let good = body(&setup, conversation, json!({ids[4].clone(): 2}));
-    assert_eq!(submit(&app, &token, conversation, &good).await.status(), 201);
+    assert_eq!(
+        submit(&app, &token, conversation, &good).await.status(),
+        201
+    );
 }
 
 #[tokio::test]
@@ -457,7 +537,12 @@ async fn designer_rules_versions_and_roles() {
     let operator = app.login_with_csrf(&setup.tenant.operator_email).await;
     assert_eq!(app.get("/api/v1/survey", &operator.0).await.status(), 403);
     let response = app
-        .send_json(Method::POST, "/api/v1/survey", &operator, Some(every_type()))
+        .send_json(
+            Method::POST,
+            "/api/v1/survey",
+            &operator,
+            Some(every_type()),
+        )
         .await;
     assert_eq!(response.status(), 403);
     // Bad designs.
@@ -469,7 +554,12 @@ async fn designer_rules_versions_and_roles() {
         json!({"site_id": Uuid::new_v4(), "questions": []}),
     ] {
         let response = app
-            .send_json(Method::POST, "/api/v1/survey", &setup.admin, Some(bad.clone()))
+            .send_json(
+                Method::POST,
+                "/api/v1/survey",
+                &setup.admin,
+                Some(bad.clone()),
+            )
             .await;
         assert!(
             matches!(response.status().as_u16(), 400 | 404),
@@ -543,16 +633,24 @@ async fn platform_questions_are_asked_and_their_answers_kept_from_the_tenant() {
     assert_eq!(offered_ids.last(), Some(&question.id.to_string().as_str()));
     let answers = json!({setup.ids[4].clone(): 4, question.id.to_string(): "PLATFORM-NO"});
     assert_eq!(
-        submit(&app, &token, conversation, &body(&setup, conversation, answers))
-            .await
-            .status(),
+        submit(
+            &app,
+            &token,
+            conversation,
+            &body(&setup, conversation, answers)
+        )
+        .await
+        .status(),
         201
     );
     // The platform reads it (CLI path); no tenant route shows it.
     let now = OffsetDateTime::now_utc();
     let platform = app
         .app
-        .platform_answers(now - time::Duration::hours(1), now + time::Duration::hours(1))
+        .platform_answers(
+            now - time::Duration::hours(1),
+            now + time::Duration::hours(1),
+        )
         .await
         .expect("answers");
     assert!(platform.iter().any(|answer| answer.value == "PLATFORM-NO"));
@@ -656,15 +754,26 @@ async fn under_18_is_refused_whole_and_leaves_no_trace() {
             ids[6].clone(): zip,
             age_answer.0: age_answer.1,
         });
-        let (status, error) =
-            code(submit(&app, &token, conversation, &body(&setup, conversation, answers)).await)
-                .await;
+        let (status, error) = code(
+            submit(
+                &app,
+                &token,
+                conversation,
+                &body(&setup, conversation, answers),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(
             (status, error["code"].as_str()),
             (422, Some("survey_refused_under_18")),
             "{error}"
         );
-        assert!(error["message"].as_str().is_some_and(|m| m.contains("under 18")));
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("under 18"))
+        );
         // Still open for a (truthful) later answer? Nothing was stored, so no 409.
         let operator = app.login(&setup.tenant.operator_email).await;
         let stored: Value = app
@@ -681,9 +790,21 @@ async fn under_18_is_refused_whole_and_leaves_no_trace() {
 
     // Age 18 today, and a birth date exactly 18 years ago: accepted.
     let (token, _socket, conversation) = ended_chat(&app, &setup.tenant).await;
-    let adult = json!({ids[4].clone(): 4, ids[7].clone(): 18, ids[8].clone(): born_18y.to_string()});
-    let response = submit(&app, &token, conversation, &body(&setup, conversation, adult)).await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    let adult =
+        json!({ids[4].clone(): 4, ids[7].clone(): 18, ids[8].clone(): born_18y.to_string()});
+    let response = submit(
+        &app,
+        &token,
+        conversation,
+        &body(&setup, conversation, adult),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
 
     // Only the anonymous counter moved.
     let results: Value = app
