@@ -134,6 +134,7 @@ import { createLivePage } from './live.js';
 import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
+import { createSurveysPage } from './surveys.js';
 import { createSessionsPage } from './sessions.js';
 import { createDepartmentsPage } from './departments.js';
 import { attachCannedComposer, createCannedPage, loadCanned } from './canned.js';
@@ -158,6 +159,7 @@ const VIEWS = {
   sites: { roles: ['admin'], wide: true },
   departments: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
+  surveys: { roles: ['supervisor', 'admin'], wide: true },
   sessions: { wide: true },
   canned: { wide: true },
 };
@@ -167,6 +169,7 @@ const PAGE_FACTORIES = {
   sites: createSitesPage,
   departments: createDepartmentsPage,
   audit: createAuditPage,
+  surveys: createSurveysPage,
   sessions: createSessionsPage,
   canned: createCannedPage,
 };

@@ -137,6 +137,7 @@ export function createHistory(ctx) {
         log.append(renderMessageRow(message, { meId: ctx.me() && ctx.me().operator_id, previous, conv }));
         previous = message;
       }
+      appendSurveyAnswers(log, conversation.id);
       const ended = (body.messages || []).find((m) => m.event === 'chat_ended');
       const endTime = ended ? parseTime(ended.created_at) : null;
       if (created && endTime) {
@@ -146,6 +147,24 @@ export function createHistory(ctx) {
       log.textContent = '';
       log.append(h('p', { class: 'panel-note', attrs: { role: 'alert' }, text: t('transcript_error', { message: errorText(error) }) }));
     }
+  }
+
+  /** The visitor's exit survey answers under the transcript, if they gave any. */
+  async function appendSurveyAnswers(log, id) {
+    let body;
+    try {
+      body = await api(`/api/v1/conversations/${enc(id)}/survey-answers`);
+    } catch {
+      return; // the transcript stands on its own
+    }
+    const response = body && body.response;
+    if (!response || state.openId !== id) return;
+    log.append(h('section', { class: 'survey-answers', data: { testid: 'transcript-survey' } },
+      h('h3', { text: t('transcript_survey_heading', { n: response.survey_version }) }),
+      h('dl', {}, response.answers.map((answer) => [
+        h('dt', { text: answer.label, attrs: { dir: 'auto' } }),
+        h('dd', { text: answer.value, attrs: { dir: 'auto' }, data: { testid: 'transcript-survey-answer', kind: answer.kind } }),
+      ]).flat())));
   }
 
   function closeTranscript() {

@@ -30,7 +30,9 @@
     queued: 'Will be sent when the connection is back', sent: 'Sent', failed: 'Not sent: {why}',
     tooLong: 'Message too long: {n} of {max} characters.', unavailable: 'Chat is not available right now.',
     expired: 'Your previous chat session has expired. You can start a new chat.',
-    error: 'Something went wrong. Please try again.', powered: 'livehelp'
+    error: 'Something went wrong. Please try again.', powered: 'livehelp',
+    svTitle: 'Would you answer a few questions about this chat?', svSend: 'Send answers', svNo: 'No thanks',
+    svThanks: 'Thank you for your feedback!'
   };
 
   // ---- state ----
@@ -104,7 +106,7 @@
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
           if (r.ok) return j;
-          var e = new Error(j.message || 'HTTP ' + r.status); e.status = r.status; e.code = j.code; throw e;
+          var e = new Error(j.message || 'HTTP ' + r.status); e.status = r.status; e.code = j.code; e.fields = j.fields; throw e;
         });
       });
   }
@@ -254,7 +256,7 @@
     interact();
     starting = true; showNote('');
     var go = function () {
-      clearLog(); conv = null; cstate = 'starting'; opName = null;
+      clearLog(); conv = null; cstate = 'starting'; opName = null; ui.sv.hidden = true;
       outbox = outbox.filter(function (e) { return e.type === 'start_chat'; });
       if (!outbox.length) outbox.push({ id: uuid(), type: 'start_chat', dept: ui.dept.value || null });
       paint(); focusFirst();
@@ -291,6 +293,49 @@
     interact(); stopTyping();
     outbox.push({ id: uuid(), type: 'end_chat', conv: conv });
     flush();
+  }
+  // ---- exit survey: offered once per ended conversation; "No thanks" sends nothing ----
+  var svFor = null;
+  function offerSurvey() {
+    if (svFor === conv || !token) return;
+    var c = svFor = conv;
+    api('GET', '/api/v1/conversations/' + c + '/survey', null, token).then(function (s) { if (c === conv && cstate === 'ended' && s.questions.length) showSurvey(s); }, function () { /* none offered */ });
+  }
+  function showSurvey(s) {
+    var box = ui.sv, get = {}, errs = {}, btn;
+    var f = el('form', { novalidate: true, 'aria-label': T.svTitle, onsubmit: function (e) {
+      e.preventDefault();
+      var a = {};
+      for (var k in get) { a[k] = get[k](); errs[k].hidden = true; }
+      btn.disabled = true;
+      api('POST', '/api/v1/conversations/' + s.conversation_id + '/survey-response', { conversation_id: s.conversation_id, survey_id: s.survey_id, answers: a }, token).then(function () { done(T.svThanks); }, function (e) {
+        btn.disabled = false;
+        if (e.code !== 'survey_invalid' || !e.fields) return done(e.message || T.error);
+        for (var k in e.fields) if (errs[k]) { errs[k].textContent = e.fields[k]; errs[k].hidden = false; }
+      });
+    } }, [el('p', { class: 'hi', text: T.svTitle })]);
+    s.questions.forEach(function (q, i) {
+      var id = 'lh-q' + i, k = q.kind, lab = q.label + (q.required ? ' *' : ''), box2, inp;
+      if (q.options.length || k === 'rating') {
+        var multi = k === 'multiple_choice', items = (k === 'rating' ? ['1', '2', '3', '4', '5'] : q.options).map(function (o) { return el('input', { type: multi ? 'checkbox' : 'radio', name: id, value: o }); });
+        box2 = el('fieldset', null, [el('legend', { text: lab })].concat(items.map(function (x) { return el('label', null, [x, ' ' + x.value]); })));
+        get[q.id] = function () {
+          var v = items.filter(function (x) { return x.checked; }).map(function (x) { return x.value; });
+          return multi ? v : k === 'rating' && v[0] ? +v[0] : v[0] || null;
+        };
+      } else {
+        inp = el(k === 'free_text' ? 'textarea' : 'input', { id: id, dir: 'auto', type: k === 'free_text' ? null : { email: 'email', number: 'number', age: 'number', birth_date: 'date' }[k] || 'text' });
+        box2 = el('div', null, [el('label', { for: id, text: lab }), inp]);
+        get[q.id] = function () { return inp.value.trim() ? inp.value : null; };
+      }
+      box2.className = 'sq'; box2.setAttribute('data-kind', k);
+      box2.append(errs[q.id] = el('p', { class: 'nt er', role: 'alert', hidden: true }));
+      f.append(box2);
+    });
+    f.append(btn = el('button', { class: 'bt', type: 'submit', 'data-testid': 'lh-survey-send', text: T.svSend }),
+      el('button', { class: 'bt sn', type: 'button', 'data-testid': 'lh-survey-no', text: T.svNo, onclick: function () { done(''); } }));
+    box.replaceChildren(f); box.hidden = false;
+    function done(msg) { box.replaceChildren(el('p', { class: 'nt', role: 'status', 'data-testid': 'lh-survey-done', text: msg })); box.hidden = !msg; ui.newChat.focus(); }
   }
   function stopTyping() { clearTimeout(typingStopT); if (typingOn && conv) send({ type: 'typing', conversation_id: conv, is_typing: false }); typingOn = false; typingAt = 0; }
   function onInput() {
@@ -347,6 +392,7 @@
     '.cp textarea{resize:none;height:44px;max-height:132px;border-radius:22px;padding:11px 16px;line-height:20px;overflow-y:auto}' +
     '.sd{flex:none;width:44px;height:44px;border:0;border-radius:50%;background:var(--a);color:#fff;display:grid;place-items:center}.sd:hover{filter:brightness(.93)}.sd svg{width:20px;height:20px;fill:currentColor}' +
     '.ed{padding:4px 12px 12px;background:#fff;border-top:1px solid var(--bd)}.cn{padding:6px 14px 0;background:#fff}' +
+    '.sv{max-height:330px;overflow-y:auto}.sq{margin:10px 0;border:0;padding:0}.sq label{font-weight:400}legend{font-weight:600;font-size:14px;padding:0}.sq input[type=radio],.sq input[type=checkbox]{width:auto;margin-right:6px}.sn{background:#e5e7eb;color:var(--fg)}' +
     '.ft{padding:6px 12px 9px;font-size:11.5px;color:var(--mu);text-align:center;background:#fff}.ft a{color:var(--mu)}' +
     '@media (max-width:480px){.pn,.pn.ch{inset:0;width:auto;height:auto;max-height:none;border-radius:0;border:0}.open .ln{display:none}input,textarea{font-size:16px}}' +
     '@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}';
@@ -394,7 +440,8 @@
     u.send = el('button', { class: 'sd', type: 'submit', 'aria-label': T.send, title: T.send, 'data-testid': 'lh-send' }, [icon(SEND)]);
     u.comp = el('form', { class: 'cp', 'data-testid': 'lh-composer', onsubmit: function (e) { e.preventDefault(); submit(); } }, [u.input, u.send]);
     u.newChat = el('button', { class: 'bt', type: 'button', 'data-testid': 'lh-new-chat', text: T.newChat, onclick: function () { startChat(''); } });
-    u.endbar = el('div', { class: 'ed', hidden: true }, [u.newChat]);
+    u.sv = el('div', { class: 'sv', 'data-testid': 'lh-survey', hidden: true });
+    u.endbar = el('div', { class: 'ed', hidden: true }, [u.sv, u.newChat]);
     u.note = el('p', { class: 'nt', 'data-testid': 'lh-note', role: 'alert', hidden: true });
     u.chat = el('div', { class: 'by', hidden: true }, [u.log, u.typing, el('div', { class: 'cn' }, [u.note]), u.comp, u.endbar]);
     u.body = el('div', { class: 'by' }, [u.intro, u.chat]);
@@ -457,6 +504,7 @@
     ui.start.disabled = !cfgDone || cfg.available === false || (starting && !token); // the privacy link first
     if (view !== viewShown) { var had = viewShown; viewShown = view; if (had && isOpen && ui.panel.contains(root.activeElement)) focusFirst(); }
     if (ended && isOpen && root.activeElement === ui.input) ui.newChat.focus();
+    if (ended && conv) offerSurvey();
     paintStatus(); paintBadge();
   }
   function paintBadge() {

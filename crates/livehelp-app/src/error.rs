@@ -77,6 +77,9 @@ pub enum AppError {
     /// A new password does not meet the policy; the message says why.
     #[error("{0}")]
     WeakPassword(String),
+    /// An exit survey use case refused (see [`SurveyError`](crate::SurveyError)).
+    #[error(transparent)]
+    Survey(#[from] crate::SurveyError),
     /// The database is unavailable or shutting down; nothing was written, retry.
     #[error("service unavailable, retry")]
     Unavailable,

@@ -11,6 +11,7 @@ pub mod browser;
 mod chat;
 mod error;
 mod routing;
+mod surveys;
 mod tools;
 mod visitors;
 
@@ -34,6 +35,10 @@ pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,
     OperatorOverview, Overview, QueueStatus, RoutingOptions, TransferTarget, check_chat_limit,
     estimate_wait,
+};
+pub use surveys::{
+    MAX_RESULT_RESPONSES, OfferedSurvey, QuestionInput, QuestionResult, ResultsQuery, SurveyError,
+    SurveyResults, SurveySubmission, VersionResult, survey_csv,
 };
 pub use tools::{CannedChanges, CannedScope, NewCannedResponse};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};

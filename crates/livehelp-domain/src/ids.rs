@@ -104,6 +104,20 @@ id_type!(
     NoteId
 );
 
+id_type!(
+    /// One version of a tenant's (or a site's) exit survey. Editing a survey makes a new
+    /// version with a new id; answers keep the id of the version they answered.
+    SurveyId
+);
+id_type!(
+    /// One question of an exit survey version, or one of the platform's own questions.
+    QuestionId
+);
+id_type!(
+    /// One visitor's submitted exit survey (at most one per conversation).
+    SurveyResponseId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod entities;
 pub mod ids;
 pub mod routing;
+pub mod survey;
 pub mod text;
 pub mod tools;
 
@@ -19,9 +20,14 @@ pub use entities::{
 };
 pub use ids::{
     AuditEntryId, CannedResponseId, ConversationId, DepartmentId, MessageId, NoteId, OperatorId,
-    PlatformAdminId, SessionId, SiteId, TenantId, VisitorId, VisitorSessionId,
+    PlatformAdminId, QuestionId, SessionId, SiteId, SurveyId, SurveyResponseId, TenantId,
+    VisitorId, VisitorSessionId,
 };
 pub use routing::{Department, OperatorLoad, RoutingMode, RoutingSettings};
+pub use survey::{
+    Answer, CheckedSubmission, Question, QuestionKind, RawAnswer, SubmissionError, Survey,
+    SurveyResponse,
+};
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
 pub use tools::{CannedResponse, CannedText, Note, NoteText, Shortcut, Tag, ToolError};
 

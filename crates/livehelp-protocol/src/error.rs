@@ -73,6 +73,18 @@ pub enum ErrorCode {
     TagInvalid,
     /// The conversation already has 20 tags.
     TooManyTags,
+    /// No exit survey is set up for this conversation's site.
+    SurveyNotFound,
+    /// The conversation's exit survey was already submitted (the first answers are kept).
+    SurveyAlreadySubmitted,
+    /// The conversation has not ended: its survey opens when it ends.
+    SurveyConversationOpen,
+    /// The submission names another conversation or survey than the one it was sent to.
+    SurveyConversationMismatch,
+    /// A stated age under 18: the whole submission was refused and nothing of it kept.
+    SurveyRefusedUnder18,
+    /// Some answers do not fit their questions; `fields` maps question id to message.
+    SurveyInvalid,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -81,7 +93,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 42] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -116,6 +128,12 @@ impl ErrorCode {
         ErrorCode::ShortcutTaken,
         ErrorCode::TagInvalid,
         ErrorCode::TooManyTags,
+        ErrorCode::SurveyNotFound,
+        ErrorCode::SurveyAlreadySubmitted,
+        ErrorCode::SurveyConversationOpen,
+        ErrorCode::SurveyConversationMismatch,
+        ErrorCode::SurveyRefusedUnder18,
+        ErrorCode::SurveyInvalid,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -157,6 +175,12 @@ impl ErrorCode {
             ErrorCode::ShortcutTaken => "shortcut_taken",
             ErrorCode::TagInvalid => "tag_invalid",
             ErrorCode::TooManyTags => "too_many_tags",
+            ErrorCode::SurveyNotFound => "survey_not_found",
+            ErrorCode::SurveyAlreadySubmitted => "survey_already_submitted",
+            ErrorCode::SurveyConversationOpen => "survey_conversation_open",
+            ErrorCode::SurveyConversationMismatch => "survey_conversation_mismatch",
+            ErrorCode::SurveyRefusedUnder18 => "survey_refused_under_18",
+            ErrorCode::SurveyInvalid => "survey_invalid",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -187,6 +211,11 @@ impl ErrorCode {
             ErrorCode::WeakPassword => 422,
             ErrorCode::ShortcutInvalid | ErrorCode::TagInvalid => 422,
             ErrorCode::ShortcutTaken | ErrorCode::TooManyTags => 409,
+            ErrorCode::SurveyNotFound => 404,
+            ErrorCode::SurveyAlreadySubmitted | ErrorCode::SurveyConversationOpen => 409,
+            ErrorCode::SurveyConversationMismatch
+            | ErrorCode::SurveyRefusedUnder18
+            | ErrorCode::SurveyInvalid => 422,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -211,7 +240,7 @@ mod tests {
             assert!(
                 code.as_str()
                     .chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_')
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             );
         }
     }

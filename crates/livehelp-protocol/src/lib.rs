@@ -8,6 +8,7 @@
 pub mod error;
 pub mod frames;
 pub mod rest;
+pub mod survey;
 pub mod tools;
 
 pub use error::ErrorCode;

@@ -79,6 +79,9 @@ pub struct ErrorBody {
     /// For `rate_limited`: seconds to wait (also in the `Retry-After` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// Per-field errors (field → message), for codes that have them (`survey_invalid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `GET /api/v1/sites/{site_key}/widget-config` answer: public, non-identifying.

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// For `rate_limited`: seconds until a retry can succeed.
     pub retry_after: Option<u64>,
+    /// Per-field errors (field → message), for `survey_invalid`.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            fields: None,
         }
     }
 
@@ -37,6 +40,7 @@ impl ApiError {
             code: ErrorCode::RateLimited,
             message: format!("too many requests; retry in {retry_after} s"),
             retry_after: Some(retry_after),
+            fields: None,
         }
     }
 }
@@ -76,8 +80,13 @@ impl From<AppError> for ApiError {
             AppError::RoleRequired => ErrorCode::RoleRequired,
             AppError::TlsRequired => ErrorCode::TlsRequired,
             AppError::WeakPassword(_) => ErrorCode::WeakPassword,
+            AppError::Survey(survey) => crate::routes::surveys::error_code(survey),
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
+        };
+        let fields = match &error {
+            AppError::Survey(livehelp_app::SurveyError::Invalid(fields)) => Some(fields.clone()),
+            _ => None,
         };
         let retry_after = match &error {
             AppError::RateLimited {
@@ -96,6 +105,7 @@ impl From<AppError> for ApiError {
             code,
             message,
             retry_after,
+            fields,
         }
     }
 }
@@ -111,6 +121,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 retry_after,
+                fields: self.fields,
             }),
         )
             .into_response();

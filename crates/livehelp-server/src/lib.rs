@@ -103,7 +103,7 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
         audit, auth, canned_responses, conversation_tools, conversations, health, operators,
-        routing, sites, transcripts, visitor_sessions, widget,
+        routing, sites, surveys, transcripts, visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -139,7 +139,7 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             Method::GET,
             "/api/v1/visitor/conversations/{id}/transcript",
             Visitor,
-            get(transcripts::visitor).layer(cors),
+            get(transcripts::visitor).layer(cors.clone()),
         ),
         (
             Method::GET,
@@ -182,6 +182,25 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             "/api/v1/supervisor/overview",
             Operator,
             get(routing::overview),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/survey",
+            Visitor,
+            get(surveys::visitor_get).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/conversations/{id}/survey-response",
+            Visitor,
+            // A free-text answer may be pasted far over its 2,000-character limit: the
+            // body limit here is higher than the default so that the visitor gets the
+            // field's error rather than a bare "too large".
+            post(surveys::visitor_submit)
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(
+                    surveys::MAX_SUBMISSION_BYTES,
+                ))
+                .layer(cors),
         ),
         (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
         (
@@ -339,6 +358,38 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             patch(sites::update),
         ),
         (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
+        // Exit surveys: reading the design and results needs admin or supervisor
+        // (checked in the app), saving needs admin.
+        (
+            Method::GET,
+            "/api/v1/survey",
+            Operator,
+            get(surveys::get_design),
+        ),
+        (
+            Method::POST,
+            "/api/v1/survey",
+            Admin,
+            post(surveys::save_design),
+        ),
+        (
+            Method::GET,
+            "/api/v1/survey-results",
+            Operator,
+            get(surveys::results),
+        ),
+        (
+            Method::GET,
+            "/api/v1/survey-results.csv",
+            Operator,
+            get(surveys::results_csv),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/survey-answers",
+            Operator,
+            get(surveys::conversation_answers),
+        ),
         (Method::GET, "/", Public, get(assets::root)),
         (Method::GET, "/favicon.ico", Public, get(assets::favicon)),
         (

@@ -32,6 +32,7 @@ mod conversations;
 mod error;
 mod routing;
 mod rows;
+mod surveys;
 mod tools;
 mod writer;
 

@@ -458,3 +458,39 @@ async fn routing_is_tenant_isolated() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_versions_are_numbered_per_scope() {
+    check(
+        "survey_versions_are_numbered_per_scope",
+        testing::survey_versions_are_numbered_per_scope,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_response_once_per_conversation() {
+    check(
+        "survey_response_once_per_conversation",
+        testing::survey_response_once_per_conversation,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_refusals_are_counted_per_site_and_day() {
+    check(
+        "survey_refusals_are_counted_per_site_and_day",
+        testing::survey_refusals_are_counted_per_site_and_day,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn platform_questions_and_answers() {
+    check(
+        "platform_questions_and_answers",
+        testing::platform_questions_and_answers,
+    )
+    .await;
+}

@@ -27,6 +27,7 @@ mod error;
 mod operators;
 mod routing;
 mod rows;
+mod surveys;
 mod tools;
 mod writer;
 

@@ -297,3 +297,23 @@ async fn routing_effects_are_idempotent() {
 async fn routing_is_tenant_isolated() {
     check(testing::routing_is_tenant_isolated).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_versions_are_numbered_per_scope() {
+    check(testing::survey_versions_are_numbered_per_scope).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_response_once_per_conversation() {
+    check(testing::survey_response_once_per_conversation).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survey_refusals_are_counted_per_site_and_day() {
+    check(testing::survey_refusals_are_counted_per_site_and_day).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn platform_questions_and_answers() {
+    check(testing::platform_questions_and_answers).await;
+}

@@ -18,11 +18,15 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+pub mod survey_json;
+mod surveys;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tools;
 
 pub use tools::ToolStore;
+
+pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
 
 /// What went wrong in a store call. Callers match on the variant; the message is for logs.
 #[derive(Debug, Error)]
@@ -521,6 +525,7 @@ pub trait Store:
     + AuditStore
     + RoutingStore
     + ToolStore
+    + SurveyStore
 {
 }
 
@@ -534,5 +539,6 @@ impl<T> Store for T where
         + AuditStore
         + RoutingStore
         + ToolStore
+        + SurveyStore
 {
 }

@@ -7,6 +7,7 @@ mod admin_cli;
 mod backends;
 mod config;
 mod demo;
+mod survey_cli;
 
 use std::time::Instant;
 
@@ -62,6 +63,13 @@ enum Command {
         #[command(subcommand)]
         command: admin_cli::PlatformAdminCommand,
     },
+    /// The platform's own exit survey questions and their answers (platform staff).
+    Survey {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: survey_cli::SurveyCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -100,6 +108,9 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Admin { config, command } => run_cli(&config, |config| async move {
             admin_cli::platform_admin(&config, command).await
+        }),
+        Command::Survey { config, command } => run_cli(&config, |config| async move {
+            survey_cli::survey(&config, command).await
         }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod operators;
 pub mod routing;
 pub mod sites;
+pub mod surveys;
 pub mod transcripts;
 pub mod visitor_sessions;
 pub mod widget;

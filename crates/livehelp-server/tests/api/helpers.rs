@@ -76,6 +76,18 @@ pub async fn spawn_app_with_options(options: ServerOptions, app_options: AppOpti
 }
 
 impl TestApp {
+    /// A `TestApp` for a server the test started itself (with its own store and
+    /// options); the caller shuts that server down.
+    pub fn from_parts(base: String, app: App) -> TestApp {
+        TestApp {
+            base,
+            app,
+            http: reqwest::Client::new(),
+            server: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     /// Creates a tenant named `name` with a site and an operator `op@<name>.test`.
     pub async fn tenant(&self, name: &str) -> TestTenant {
         let now = time::OffsetDateTime::now_utc();

@@ -64,6 +64,13 @@ const KNOWN_ROUTES: &[&str] = &[
     "GET /api/v1/routing-settings",
     "PATCH /api/v1/routing-settings",
     "GET /api/v1/supervisor/overview",
+    "GET /api/v1/survey",
+    "POST /api/v1/survey",
+    "GET /api/v1/survey-results",
+    "GET /api/v1/survey-results.csv",
+    "GET /api/v1/conversations/{id}/survey-answers",
+    "GET /api/v1/conversations/{id}/survey",
+    "POST /api/v1/conversations/{id}/survey-response",
     "GET /",
     "GET /favicon.ico",
     "GET /widget.js",
@@ -363,13 +370,14 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             {
                 assert_eq!(status, 403, "{who} {} {path}: {body}", spec.method);
             }
-            // A caller of the route's own kind (a visitor token for visitor routes, a
-            // session for staff routes) must not find A's object.
-            let own_kind = match spec.access {
+            // A caller holding the credential the route takes (a session for operator
+            // routes, a visitor token for visitor routes) must not find A's object.
+            let has_credential = match spec.access {
+                Access::Public => false,
                 Access::Visitor => token.is_some(),
-                _ => session.is_some(),
+                Access::Operator | Access::Admin => session.is_some(),
             };
-            if spec.path.contains("{id}") && spec.access != Access::Public && own_kind {
+            if spec.path.contains("{id}") && has_credential {
                 assert!(
                     matches!(status, 403 | 404),
                     "{who} {} {path} must not find A's object: {status} {body}",

@@ -11,6 +11,7 @@ mod helpers;
 mod isolation;
 mod rest;
 mod routing;
+mod surveys;
 mod tenancy;
 mod tls;
 mod tools;

@@ -18,7 +18,8 @@
 //! revocation, password resets), `platform` (the tenant list and status, platform
 //! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
 //! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
-//! responses, notes, tags and the tag filter), and `isolation` (one tenant never reaches another's
+//! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
+//! refusals and the platform's questions), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -36,6 +37,7 @@ mod isolation;
 mod logins;
 mod platform;
 mod routing;
+mod surveys;
 mod tools;
 
 use std::sync::Arc;
@@ -80,6 +82,10 @@ pub use routing::{
     recent_assignments_by_department_and_time, requeue_rules, routing_effects_are_idempotent,
     routing_is_tenant_isolated, routing_settings_round_trip, site_default_department_round_trip,
     transfer_rules, unanswered_conversations,
+};
+pub use surveys::{
+    platform_questions_and_answers, survey_refusals_are_counted_per_site_and_day,
+    survey_response_once_per_conversation, survey_versions_are_numbered_per_scope,
 };
 pub use tools::{
     canned_responses_by_scope, list_conversations_filters_by_tag, notes_round_trip_in_order,
@@ -140,5 +146,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     notes_round_trip_in_order(store.clone()).await;
     tags_have_a_limit(store.clone()).await;
     list_conversations_filters_by_tag(store.clone()).await;
+    survey_versions_are_numbered_per_scope(store.clone()).await;
+    survey_response_once_per_conversation(store.clone()).await;
+    survey_refusals_are_counted_per_site_and_day(store.clone()).await;
+    platform_questions_and_answers(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
