@@ -81,6 +81,7 @@ impl App {
         let effect = AppendEffect::Open {
             site_id: visitor.site_id,
             visitor_id: visitor.visitor_id,
+            prechat: None,
         };
         let appended = self.append(visitor.tenant_id, message, effect).await?;
         Ok(appended)

@@ -91,6 +91,18 @@ id_type!(
     /// One audit log entry.
     AuditEntryId
 );
+id_type!(
+    /// One offline message left for a tenant (B4).
+    TicketId
+);
+id_type!(
+    /// One operator note on a ticket.
+    TicketNoteId
+);
+id_type!(
+    /// One support request to the platform (M5).
+    SupportRequestId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,8 +6,10 @@
 
 pub mod conversation;
 pub mod entities;
+pub mod forms;
 pub mod ids;
 pub mod text;
+pub mod tickets;
 
 pub use conversation::{ConversationState, EndReason, Transition, TransitionError};
 pub use entities::{
@@ -15,11 +17,17 @@ pub use entities::{
     NewMessage, Operator, OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin,
     Role, Site, SystemEvent, Tenant, TenantStatus, Visitor, VisitorSession,
 };
+pub use forms::{
+    AnswerValue, BusinessHours, CustomField, FieldError, FieldKind, FieldRule, OpenSpan,
+    PrechatAnswers, PrechatForm, RawValue,
+};
 pub use ids::{
     AuditEntryId, ConversationId, MessageId, OperatorId, PlatformAdminId, SessionId, SiteId,
     TenantId, VisitorId, VisitorSessionId,
 };
+pub use ids::{SupportRequestId, TicketId, TicketNoteId};
 pub use text::{Email, MessageText, SiteKey, TextError, VisitorName};
+pub use tickets::{SupportRequest, Ticket, TicketNote, TicketStatus};
 
 /// A UTC instant. Stored and sent with microsecond precision or better.
 pub type Timestamp = time::OffsetDateTime;

@@ -659,7 +659,11 @@ fn failure_count(count: u32) -> StoreResult<i32> {
 }
 
 /// Refuses to write an entity under a tenant other than its own.
-fn same_tenant(tenant: TenantId, entity_tenant: TenantId, what: &str) -> StoreResult<()> {
+pub(crate) fn same_tenant(
+    tenant: TenantId,
+    entity_tenant: TenantId,
+    what: &str,
+) -> StoreResult<()> {
     if tenant == entity_tenant {
         Ok(())
     } else {

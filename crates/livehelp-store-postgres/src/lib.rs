@@ -26,6 +26,7 @@ mod accounts;
 mod append;
 mod conversations;
 mod error;
+mod forms;
 mod rows;
 mod writer;
 

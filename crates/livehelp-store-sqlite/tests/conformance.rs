@@ -202,3 +202,23 @@ async fn audit_log_pages_newest_first() {
 async fn close_answers_queued_appends_then_refuses() {
     check(testing::close_answers_queued_appends_then_refuses).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_forms_round_trip() {
+    check(testing::site_forms_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn prechat_is_stored_once_with_the_conversation() {
+    check(testing::prechat_is_stored_once_with_the_conversation).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tickets_and_notes() {
+    check(testing::tickets_and_notes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn support_requests_round_trip() {
+    check(testing::support_requests_round_trip).await;
+}

@@ -17,8 +17,11 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+mod forms;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+pub use forms::{SiteFormStore, SiteForms, SupportRequestStore, TicketQuery, TicketStore};
 
 /// What went wrong in a store call. Callers match on the variant; the message is for logs.
 #[derive(Debug, Error)]
@@ -272,6 +275,10 @@ pub enum AppendEffect {
         site_id: livehelp_domain::SiteId,
         /// Who asks.
         visitor_id: VisitorId,
+        /// The visitor's valid pre-chat answers, a JSON document written by `livehelp-app`,
+        /// stored with the new conversation in the same transaction (never for a
+        /// duplicate); read back with [`SiteFormStore::fetch_conversation_prechat`].
+        prechat: Option<String>,
     },
     /// `queued` → `active`, owned by `operator`. Otherwise `WrongState`.
     Accept {
@@ -369,7 +376,16 @@ pub trait ConversationStore: Send + Sync {
 
 /// Everything a livehelp node needs from its database.
 pub trait Store:
-    EntryStore + TenantStore + SiteStore + OperatorStore + VisitorStore + ConversationStore + AuditStore
+    EntryStore
+    + TenantStore
+    + SiteStore
+    + OperatorStore
+    + VisitorStore
+    + ConversationStore
+    + AuditStore
+    + SiteFormStore
+    + TicketStore
+    + SupportRequestStore
 {
 }
 
@@ -381,5 +397,8 @@ impl<T> Store for T where
         + VisitorStore
         + ConversationStore
         + AuditStore
+        + SiteFormStore
+        + TicketStore
+        + SupportRequestStore
 {
 }

@@ -283,6 +283,7 @@ async fn open_conversations(store: &dyn Store, seed: &Seed, count: usize) -> Vec
             effect: AppendEffect::Open {
                 site_id: seed.site,
                 visitor_id: visitor.id,
+                prechat: None,
             },
         };
         store.append(seed.tenant, request).await.expect("open");

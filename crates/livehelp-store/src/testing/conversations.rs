@@ -46,6 +46,7 @@ pub async fn conversation_and_messages_round_trip(store: Arc<dyn Store>) {
             effect: AppendEffect::Open {
                 site_id: fixture.site.id,
                 visitor_id: visitor,
+                prechat: None,
             },
         },
         AppendRequest {

@@ -234,6 +234,7 @@ pub fn open_with_key(fixture: &Fixture, visitor: VisitorId, key: Option<Uuid>) -
         effect: AppendEffect::Open {
             site_id: fixture.site.id,
             visitor_id: visitor,
+            prechat: None,
         },
     }
 }

@@ -16,7 +16,8 @@
 //! per-visitor count), `entities` (tenants, sites, operators, visitors and their
 //! sessions), `accounts` (site and operator edits), `logins` (lock-out, session list and
 //! revocation, password resets), `platform` (the tenant list and status, platform
-//! admins), `audit` (the audit log), and `isolation` (one tenant never reaches another's
+//! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
+//! requests), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -29,6 +30,7 @@ mod conversations;
 mod entities;
 mod expect;
 mod fixtures;
+mod forms;
 mod history;
 mod isolation;
 mod logins;
@@ -57,6 +59,10 @@ pub use entities::{
 pub use fixtures::{
     Fixture, accept, end, new_message, now, open_request, open_with_key, operator_message,
     random_csrf_token, random_token, unique_email, unique_site_key, visitor_message,
+};
+pub use forms::{
+    prechat_is_stored_once_with_the_conversation, site_forms_round_trip,
+    support_requests_round_trip, tickets_and_notes,
 };
 pub use history::{
     conversations_are_counted_per_visitor, list_conversations_breaks_ties_by_id,
@@ -105,5 +111,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     tenants_list_and_status(store.clone()).await;
     platform_admins_by_email(store.clone()).await;
     audit_log_pages_newest_first(store.clone()).await;
+    site_forms_round_trip(store.clone()).await;
+    prechat_is_stored_once_with_the_conversation(store.clone()).await;
+    tickets_and_notes(store.clone()).await;
+    support_requests_round_trip(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
