@@ -60,12 +60,18 @@ pub struct Transcript {
 impl App {
     /// Visitor asks for a chat. Opens a queued conversation, or returns their open one
     /// (one open conversation per visitor, also under concurrent requests: case BR-05).
+    /// When the site has a pre-chat form, `prechat` (an object, field key → answer) must
+    /// pass it first (case BR-14): otherwise `InvalidFields` and nothing is written or
+    /// published. Valid answers are stored with the new conversation, in the same
+    /// transaction.
     pub async fn start_chat(
         &self,
         visitor: &VisitorPrincipal,
         client_msg_id: Uuid,
+        prechat: Option<&serde_json::Value>,
         now: OffsetDateTime,
     ) -> Result<Appended, AppError> {
+        let prechat = self.check_prechat(visitor, prechat).await?;
         let conversation_id = ConversationId::new();
         let message = NewMessage {
             id: MessageId::new(),
@@ -81,7 +87,7 @@ impl App {
         let effect = AppendEffect::Open {
             site_id: visitor.site_id,
             visitor_id: visitor.visitor_id,
-            prechat: None,
+            prechat,
         };
         let appended = self.append(visitor.tenant_id, message, effect).await?;
         Ok(appended)

@@ -10,7 +10,9 @@ mod auth;
 pub mod browser;
 mod chat;
 mod error;
+mod forms;
 mod routing;
+mod tickets;
 mod visitors;
 
 use std::sync::Arc;
@@ -28,7 +30,9 @@ pub use auth::{
 pub use chat::{
     ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
 };
-pub use error::AppError;
+pub use error::{AppError, FormKind};
+pub use forms::{PrechatRecord, WidgetMode, field_kind};
+pub use tickets::{MAX_TICKET_LIST, NewSupportRequest, NewTicket};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 
 /// The application: a store, a bus and the rules. Cheap to clone.

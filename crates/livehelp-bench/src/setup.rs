@@ -226,6 +226,7 @@ async fn connect_livehelp(server: &Server, plan: &Plan) -> anyhow::Result<Partic
         socket
             .send(Message::text(frame(&ClientFrame::StartChat {
                 client_msg_id: key,
+                prechat: None,
             })))
             .await?;
         let ack = wire::read_until(&mut socket, "start_chat ack", |text| {

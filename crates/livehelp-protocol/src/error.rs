@@ -59,6 +59,12 @@ pub enum ErrorCode {
     CsrfTokenInvalid,
     /// The site requires TLS and the request came over plain HTTP.
     TlsRequired,
+    /// The pre-chat answers are missing or invalid (under the minimum age, consent not
+    /// given, ...); `fields` says which. Nothing was created.
+    PrechatInvalid,
+    /// Some fields of a form (offline message, support request, settings) are invalid;
+    /// `fields` says which. Nothing was stored.
+    ValidationFailed,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -67,7 +73,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -95,6 +101,8 @@ impl ErrorCode {
         ErrorCode::WeakPassword,
         ErrorCode::CsrfTokenInvalid,
         ErrorCode::TlsRequired,
+        ErrorCode::PrechatInvalid,
+        ErrorCode::ValidationFailed,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -129,6 +137,8 @@ impl ErrorCode {
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::CsrfTokenInvalid => "csrf_token_invalid",
             ErrorCode::TlsRequired => "tls_required",
+            ErrorCode::PrechatInvalid => "prechat_invalid",
+            ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -153,7 +163,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RoleRequired | ErrorCode::CsrfTokenInvalid | ErrorCode::TlsRequired => 403,
-            ErrorCode::WeakPassword => 422,
+            ErrorCode::WeakPassword | ErrorCode::PrechatInvalid | ErrorCode::ValidationFailed => {
+                422
+            }
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

@@ -18,6 +18,10 @@ pub enum ClientFrame {
     StartChat {
         /// Idempotency key (UUID) chosen by the client.
         client_msg_id: Uuid,
+        /// Answers to the site's pre-chat form, an object: field key → value. Required
+        /// when the site has a form; checked by the server (`prechat_invalid`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prechat: Option<serde_json::Value>,
     },
     /// Visitor or operator: send a message.
     SendMessage {
@@ -127,7 +131,7 @@ impl ClientFrame {
     /// The client's idempotency key, for frames that carry one.
     pub fn client_msg_id(&self) -> Option<Uuid> {
         match self {
-            ClientFrame::StartChat { client_msg_id }
+            ClientFrame::StartChat { client_msg_id, .. }
             | ClientFrame::SendMessage { client_msg_id, .. }
             | ClientFrame::Accept { client_msg_id, .. }
             | ClientFrame::EndChat { client_msg_id, .. } => Some(*client_msg_id),
@@ -310,6 +314,9 @@ pub enum ServerFrame {
         /// For `rate_limited`: seconds to wait before retrying.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// For `prechat_invalid`: field key → what is wrong with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<std::collections::BTreeMap<String, String>>,
     },
     /// Answer to `ping`.
     Pong {},
@@ -394,7 +401,10 @@ mod tests {
     fn every_type_name_parses() {
         let id = Uuid::nil();
         let frames = [
-            ClientFrame::StartChat { client_msg_id: id },
+            ClientFrame::StartChat {
+                client_msg_id: id,
+                prechat: None,
+            },
             ClientFrame::SendMessage {
                 client_msg_id: id,
                 conversation_id: id,
@@ -507,6 +517,7 @@ mod tests {
                 message: "x".into(),
                 client_msg_id: None,
                 retry_after: Some(3),
+                fields: None,
             },
             ServerFrame::Pong {},
             ServerFrame::Status {

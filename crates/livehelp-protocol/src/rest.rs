@@ -79,6 +79,9 @@ pub struct ErrorBody {
     /// For `rate_limited`: seconds to wait (also in the `Retry-After` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For `prechat_invalid` and `validation_failed`: field key → what is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `GET /api/v1/sites/{site_key}/widget-config` answer: public, non-identifying.
@@ -92,6 +95,17 @@ pub struct WidgetConfigResponse {
     pub privacy_policy_url: Option<String>,
     /// False when the service is suspended: the widget shows "chat unavailable".
     pub available: bool,
+    /// `chat`, or `offline` when no operator is available or the site is outside its
+    /// business hours: the widget then shows the message form (B4).
+    #[serde(default = "chat_mode")]
+    pub mode: String,
+    /// The pre-chat form to fill before a chat; absent when the site asks nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prechat: Option<crate::forms::PrechatFormDto>,
+}
+
+fn chat_mode() -> String {
+    "chat".to_owned()
 }
 
 /// `GET /api/v1/visitor-session` answer: the visitor's own session.

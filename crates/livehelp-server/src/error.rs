@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use livehelp_app::AppError;
+use livehelp_app::{AppError, FormKind};
 use livehelp_domain::TextError;
 use livehelp_protocol::ErrorCode;
 use livehelp_protocol::rest::ErrorBody;
@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// For `rate_limited`: seconds until a retry can succeed.
     pub retry_after: Option<u64>,
+    /// For `prechat_invalid` and `validation_failed`: field key → what is wrong.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            fields: None,
         }
     }
 
@@ -37,6 +40,7 @@ impl ApiError {
             code: ErrorCode::RateLimited,
             message: format!("too many requests; retry in {retry_after} s"),
             retry_after: Some(retry_after),
+            fields: None,
         }
     }
 }
@@ -58,6 +62,11 @@ impl From<AppError> for ApiError {
                 ErrorCode::TextInvalid
             }
             AppError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            AppError::InvalidFields {
+                form: FormKind::Prechat,
+                ..
+            } => ErrorCode::PrechatInvalid,
+            AppError::InvalidFields { .. } => ErrorCode::ValidationFailed,
             AppError::AlreadyAssigned => ErrorCode::AlreadyAssigned,
             AppError::NotAssignedToYou(_) => ErrorCode::NotAssignedToYou,
             AppError::ConversationEnded => ErrorCode::ConversationEnded,
@@ -77,6 +86,15 @@ impl From<AppError> for ApiError {
             } => Some(*retry_after_seconds),
             _ => None,
         };
+        let fields = match &error {
+            AppError::InvalidFields { fields, .. } => Some(
+                fields
+                    .iter()
+                    .map(|error| (error.field.clone(), error.message.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        };
         let message = match &error {
             AppError::Internal(source) => {
                 tracing::error!(error = %error, cause = ?source, "internal error");
@@ -88,6 +106,7 @@ impl From<AppError> for ApiError {
             code,
             message,
             retry_after,
+            fields,
         }
     }
 }
@@ -103,6 +122,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 retry_after,
+                fields: self.fields,
             }),
         )
             .into_response();

@@ -7,6 +7,7 @@ mod admin_cli;
 mod backends;
 mod config;
 mod demo;
+mod support_cli;
 
 use std::time::Instant;
 
@@ -62,6 +63,13 @@ enum Command {
         #[command(subcommand)]
         command: admin_cli::PlatformAdminCommand,
     },
+    /// Read and solve the platform's support requests (platform staff).
+    Support {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: support_cli::SupportCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -100,6 +108,9 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Admin { config, command } => run_cli(&config, |config| async move {
             admin_cli::platform_admin(&config, command).await
+        }),
+        Command::Support { config, command } => run_cli(&config, |config| async move {
+            support_cli::support(&config, command).await
         }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;

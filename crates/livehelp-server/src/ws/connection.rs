@@ -325,7 +325,10 @@ impl Connection {
     async fn on_frame(&mut self, frame: ClientFrame) -> Result<(), FrameFailure> {
         let now = time::OffsetDateTime::now_utc();
         match frame {
-            ClientFrame::StartChat { client_msg_id } => {
+            ClientFrame::StartChat {
+                client_msg_id,
+                prechat,
+            } => {
                 let Principal::Visitor(visitor) = &self.principal else {
                     return Err(AppError::Forbidden("only visitors start chats").into());
                 };
@@ -337,7 +340,10 @@ impl Connection {
                         .chat_start(visitor.visitor_id)
                         .map_err(rate_limited)?;
                 }
-                let appended = self.app.start_chat(visitor, client_msg_id, now).await?;
+                let appended = self
+                    .app
+                    .start_chat(visitor, client_msg_id, prechat.as_ref(), now)
+                    .await?;
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
             }
@@ -687,6 +693,7 @@ impl Connection {
             message: error.message,
             client_msg_id,
             retry_after: error.retry_after,
+            fields: error.fields,
         })
         .await
     }

@@ -267,7 +267,10 @@ async fn br_05_one_visitor_gets_one_open_chat() {
     let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
     futures_util::future::join_all(clients.iter_mut().zip(&ids).map(|(client, id)| async move {
         client
-            .send(&ClientFrame::StartChat { client_msg_id: *id })
+            .send(&ClientFrame::StartChat {
+                client_msg_id: *id,
+                prechat: None,
+            })
             .await
     }))
     .await;
@@ -379,7 +382,11 @@ async fn br_17_one_visitor_floods_others_unaffected() {
     let mut refused = false;
     for _ in 0..20 {
         let id = Uuid::new_v4();
-        v3.send(&ClientFrame::StartChat { client_msg_id: id }).await;
+        v3.send(&ClientFrame::StartChat {
+            client_msg_id: id,
+            prechat: None,
+        })
+        .await;
         let frame = v3
             .wait_for("answer", |f| {
                 matches!(f, ServerFrame::Ack { client_msg_id, .. } if *client_msg_id == id)

@@ -177,8 +177,11 @@ impl WsClient {
     /// `start_chat`, returns the conversation id.
     pub async fn start_chat(&mut self) -> Uuid {
         let id = Uuid::new_v4();
-        self.send(&ClientFrame::StartChat { client_msg_id: id })
-            .await;
+        self.send(&ClientFrame::StartChat {
+            client_msg_id: id,
+            prechat: None,
+        })
+        .await;
         self.ack(id).await.0
     }
 

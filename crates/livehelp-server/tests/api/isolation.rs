@@ -300,6 +300,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         let all = vec![
             ClientFrame::StartChat {
                 client_msg_id: Uuid::new_v4(),
+                prechat: None,
             },
             ClientFrame::SendMessage {
                 client_msg_id: Uuid::new_v4(),

@@ -174,7 +174,11 @@ async fn a_conversation_runs_over_https_and_wss_with_hsts() {
     let id = Uuid::new_v4();
     socket
         .send(Message::text(
-            serde_json::to_string(&ClientFrame::StartChat { client_msg_id: id }).expect("json"),
+            serde_json::to_string(&ClientFrame::StartChat {
+                client_msg_id: id,
+                prechat: None,
+            })
+            .expect("json"),
         ))
         .await
         .expect("send");
