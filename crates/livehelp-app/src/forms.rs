@@ -119,7 +119,9 @@ impl App {
     /// Checks a visitor's pre-chat answers against their site's form. `Ok(None)` when the
     /// site asks nothing; the answers as a JSON document to store with the conversation
     /// otherwise; `InvalidFields` (nothing written) when an answer is missing or wrong.
-    pub(crate) async fn check_prechat(
+    /// [`App::start_chat`] calls it; handlers may call it first too, so that a refused
+    /// form does not use up the visitor's chat-start rate limit.
+    pub async fn check_prechat(
         &self,
         visitor: &VisitorPrincipal,
         answers: Option<&Value>,

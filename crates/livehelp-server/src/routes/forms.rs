@@ -120,6 +120,11 @@ pub async fn start_chat(
         )
         .await?;
     if state.app.open_conversation(&visitor).await?.is_none() {
+        // A refused form is answered before the limit is charged (as over WebSocket).
+        state
+            .app
+            .check_prechat(&visitor, body.prechat.as_ref())
+            .await?;
         state
             .limits
             .chat_start(visitor.visitor_id)

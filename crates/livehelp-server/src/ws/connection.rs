@@ -335,6 +335,9 @@ impl Connection {
                 // Only a start that would open a new conversation counts against the
                 // visitor's limit; repeating a start returns the open one (BR-05).
                 if self.app.open_conversation(visitor).await?.is_none() {
+                    // A refused pre-chat form is answered before the limit is charged:
+                    // correcting a typo must not lock the visitor out.
+                    self.app.check_prechat(visitor, prechat.as_ref()).await?;
                     self.state
                         .limits
                         .chat_start(visitor.visitor_id)

@@ -47,6 +47,18 @@ const KNOWN_ROUTES: &[&str] = &[
     "POST /api/v1/sites",
     "PATCH /api/v1/sites/{id}",
     "GET /api/v1/audit-log",
+    "POST /api/v1/visitor/chats",
+    "POST /api/v1/sites/{site_key}/tickets",
+    "POST /api/v1/support-requests",
+    "GET /api/v1/tickets",
+    "GET /api/v1/tickets/{id}",
+    "PATCH /api/v1/tickets/{id}",
+    "POST /api/v1/tickets/{id}/notes",
+    "GET /api/v1/conversations/{id}/prechat",
+    "GET /api/v1/sites/{id}/forms",
+    "PUT /api/v1/sites/{id}/forms",
+    "GET /support",
+    "GET /support/{*file}",
     "GET /",
     "GET /favicon.ico",
     "GET /widget.js",
@@ -83,6 +95,7 @@ type Caller = (String, Option<(String, String)>, Option<String>);
 
 struct TenantA {
     conversation: Uuid,
+    ticket: String,
     visitor: Uuid,
     operator_ids: Vec<String>,
     site_id: String,
@@ -97,6 +110,7 @@ impl TenantA {
     fn markers(&self) -> Vec<String> {
         let mut markers = vec![
             self.conversation.to_string(),
+            self.ticket.clone(),
             self.visitor.to_string(),
             self.site_id.clone(),
             self.session_id.clone(),
@@ -114,6 +128,8 @@ impl TenantA {
             self.operator_ids[0].clone()
         } else if pattern.starts_with("/api/v1/sites/{id}") {
             self.site_id.clone()
+        } else if pattern.starts_with("/api/v1/tickets/") {
+            self.ticket.clone()
         } else if pattern.starts_with("/api/v1/auth/sessions/") {
             self.session_id.clone()
         } else if pattern.contains("{id}") {
@@ -124,7 +140,14 @@ impl TenantA {
         pattern
             .replace("{id}", &id)
             .replace("{site_key}", &self.site_key)
-            .replace("{*file}", "index.html")
+            .replace(
+                "{*file}",
+                if pattern.starts_with("/support") {
+                    "support.js"
+                } else {
+                    "index.html"
+                },
+            )
     }
 }
 
@@ -192,8 +215,22 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         .as_str()
         .expect("session")
         .to_owned();
+    // An offline message left on A's site, with a secret only A's operators may read.
+    let ticket_secret = format!("TICKET-A-{}", Uuid::new_v4());
+    let ticket: Value = app
+        .http
+        .post(format!("{}/api/v1/sites/{}/tickets", app.base, a.site_key))
+        .json(&json!({"email": "ticket-writer@alpha.test", "message": ticket_secret}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let ticket = ticket["id"].as_str().expect("ticket id").to_owned();
     let tenant_a = TenantA {
         conversation,
+        ticket: ticket.clone(),
         visitor: visitor_session.visitor_id,
         operator_ids,
         site_id,
@@ -201,6 +238,8 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         session_id,
         secret: secret.clone(),
         emails: vec![
+            ticket_secret.clone(),
+            "ticket-writer@alpha.test".into(),
             a.operator_email.clone(),
             "admin@alpha.test".into(),
             "sup@alpha.test".into(),
@@ -249,7 +288,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
-            if matches!(spec.method, Method::POST | Method::PATCH) {
+            if matches!(spec.method, Method::POST | Method::PATCH | Method::PUT) {
                 request = request.json(&json!({}));
             }
             let response = request.send().await.expect("request");

@@ -9,6 +9,7 @@ mod frames;
 mod hardening;
 mod helpers;
 mod isolation;
+mod prechat;
 mod rest;
 mod tenancy;
 mod tls;
