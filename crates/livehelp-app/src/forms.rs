@@ -60,6 +60,8 @@ impl App {
         now: OffsetDateTime,
     ) -> Result<(PrechatForm, Option<BusinessHours>), AppError> {
         Self::require_admin(admin)?;
+        // Another tenant's site is "not found" before the form is looked at.
+        self.store.fetch_site_forms(admin.tenant_id, site).await?;
         let mut errors = form.check().err().unwrap_or_default();
         if let Some(hours) = &hours {
             if let Err(error) = hours.check() {

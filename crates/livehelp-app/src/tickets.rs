@@ -143,6 +143,8 @@ impl App {
         text: &str,
         now: OffsetDateTime,
     ) -> Result<(Ticket, Vec<TicketNote>), AppError> {
+        // Another tenant's ticket is "not found" before the text is looked at.
+        self.store.fetch_ticket(operator.tenant_id, ticket).await?;
         let text = check_long_text("text", text, MAX_NOTE_CHARS).map_err(|error| {
             AppError::InvalidFields {
                 form: FormKind::Ticket,

@@ -25,7 +25,7 @@ pub struct PrechatFieldDto {
 }
 
 /// A site's pre-chat form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrechatFormDto {
     /// The name field: `hidden`, `optional` or `required`.
@@ -40,6 +40,17 @@ pub struct PrechatFormDto {
     /// Minimum age: needs a `number` field with key `age`, which is then required.
     #[serde(default)]
     pub min_age: Option<u8>,
+}
+
+impl Default for PrechatFormDto {
+    fn default() -> Self {
+        Self {
+            name: hidden(),
+            email: hidden(),
+            fields: Vec::new(),
+            min_age: None,
+        }
+    }
 }
 
 fn hidden() -> String {
@@ -62,8 +73,10 @@ pub struct BusinessHoursDto {
 #[serde(deny_unknown_fields)]
 pub struct SiteFormsDto {
     /// The pre-chat form (an empty form asks nothing).
+    #[serde(default)]
     pub prechat: PrechatFormDto,
-    /// Business hours; `null` means always open.
+    /// Business hours; `null` or absent means always open.
+    #[serde(default)]
     pub business_hours: Option<BusinessHoursDto>,
 }
 
@@ -190,8 +203,9 @@ pub struct TicketDetailResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicketRequest {
-    /// `open` or `solved`.
-    pub status: String,
+    /// `open` or `solved` (required; a missing one is refused after the ticket is found).
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{id}/notes` body.
@@ -199,6 +213,7 @@ pub struct UpdateTicketRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateTicketNoteRequest {
     /// The note, 1 to 5,000 characters.
+    #[serde(default)]
     pub text: String,
 }
 

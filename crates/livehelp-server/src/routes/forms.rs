@@ -102,13 +102,11 @@ pub async fn answers(
 /// `fields` when the answers do not pass, and then nothing is created.
 pub async fn start_chat(
     State(state): State<AppState>,
+    VisitorBearer(visitor): VisitorBearer,
     headers: HeaderMap,
     client: ClientInfo,
     ApiJson(body): ApiJson<StartChatRequest>,
 ) -> Result<(StatusCode, Json<StartChatResponse>), ApiError> {
-    let token = crate::ws::bearer(&headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
-    let visitor = state.app.authenticate_visitor(&token).await?;
     state
         .app
         .check_visitor_access(
@@ -147,6 +145,23 @@ pub async fn start_chat(
             seq: appended.message.seq,
         }),
     ))
+}
+
+/// A visitor authenticated by `Authorization: Bearer <visitor token>`, checked before the
+/// body is read (an anonymous caller learns nothing about the body's shape).
+pub struct VisitorBearer(pub livehelp_app::VisitorPrincipal);
+
+impl axum::extract::FromRequestParts<AppState> for VisitorBearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = crate::ws::bearer(&parts.headers)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "visitor token missing"))?;
+        Ok(VisitorBearer(state.app.authenticate_visitor(&token).await?))
+    }
 }
 
 /// The widget's view of a form (`None` when it asks nothing).

@@ -104,14 +104,13 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateTicketRequest>,
 ) -> Result<Json<TicketDetailResponse>, ApiError> {
+    let id = ticket_id(&id)?;
+    // Another tenant's ticket is "not found" whatever the body says.
+    state.app.ticket(&session.operator, id).await?;
+    let status = status(body.status.as_deref().unwrap_or(""))?;
     let (ticket, notes) = state
         .app
-        .set_ticket_status(
-            &session.operator,
-            ticket_id(&id)?,
-            status(&body.status)?,
-            OffsetDateTime::now_utc(),
-        )
+        .set_ticket_status(&session.operator, id, status, OffsetDateTime::now_utc())
         .await?;
     Ok(Json(detail(&ticket, &notes)))
 }

@@ -12,5 +12,6 @@ mod isolation;
 mod prechat;
 mod rest;
 mod tenancy;
+mod tickets;
 mod tls;
 mod web;
