@@ -398,6 +398,37 @@ export const STRINGS = {
 
   // Time
   time_just_now: 'just now',
+
+  // Tickets (offline messages) and pre-chat answers
+  nav_tickets: 'Tickets',
+  tickets_heading: 'Tickets',
+  tickets_intro: 'Messages visitors left while nobody could chat. Newest first. Notes are seen by operators only.',
+  tickets_filter: 'Show',
+  tickets_open: 'open',
+  tickets_solved: 'solved',
+  tickets_all: 'all',
+  tickets_col_when: 'Left at',
+  tickets_col_from: 'From',
+  tickets_col_message: 'Message',
+  tickets_col_status: 'Status',
+  tickets_empty: 'No tickets here.',
+  tickets_detail: 'Ticket',
+  tickets_solve: 'Mark solved',
+  tickets_reopen: 'Reopen',
+  tickets_notes: 'Notes',
+  tickets_note_label: 'New note',
+  tickets_note_add: 'Add note',
+  prechat_section: 'Pre-chat answers',
+  prechat_name: 'Name given',
+  prechat_email: 'Email given',
+  prechat_yes: 'Yes',
+  prechat_no: 'No',
+  forms_edit: 'Pre-chat form and hours',
+  forms_heading: 'Pre-chat form and business hours of {site}',
+  forms_hint: 'JSON: {"prechat": {"name", "email", "fields": [{"key", "label", "kind", "required", "options"}], "min_age"}, "business_hours": null or {"time_zone", "days": [7 lists of [open, close] minutes]}}',
+  forms_save: 'Save form',
+  forms_saved: 'Pre-chat form saved.',
+  forms_bad_json: 'This is not valid JSON.',
 };
 
 const pluralRules = new Intl.PluralRules('en');
