@@ -375,7 +375,7 @@ fn field_answer(field: &CustomField, raw: RawValue) -> Result<Option<AnswerValue
             let Some(choice) = text_answer(raw)? else {
                 return Ok(None);
             };
-            if options.iter().any(|option| *option == choice) {
+            if options.contains(&choice) {
                 Ok(Some(AnswerValue::Text(choice)))
             } else {
                 Err("not one of the options".to_owned())
