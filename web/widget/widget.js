@@ -552,7 +552,7 @@
     if (on) { ui.typing.textContent = ''; ui.typing.append(frag(T.typing, { name: name || opName || T.agent })); theirTypingT = setTimeout(theirTyping, 8000, false); }
   }
   function focusFirst() {
-    var t = viewShown === 'chat' ? (cstate === 'ended' ? ui.newChat : ui.input) : (ui.nameBox.hidden ? ui.start : ui.name);
+    var t = viewShown === 'chat' ? (cstate === 'ended' ? ui.newChat : ui.input) : !ui.off.hidden ? pin['-name'] : ui.form.hidden ? ui.close : (ui.nameBox.hidden ? ui.start : ui.name);
     try { t.focus({ preventScroll: true }); } catch (e) { /* ignore */ }
   }
   function open() {
@@ -590,6 +590,7 @@
       cfg = c || {}; cfgDone = true;
       if (ui && JSON.stringify(cfg.prechat) !== had) buildPre();
       paintPrivacy(); paint();
+      if (isOpen && !ui.panel.contains(root.activeElement)) focusFirst();
     }, function (e) {
       cfgDone = true;
       if (e.code === 'site_not_found') { host.remove(); ui = null; } else paint();
