@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = status;
     this.code = (body && body.code) || (status ? `http_${status}` : 'network');
+    this.fields = (body && body.fields) || null;
     this.retryAfter = body && typeof body.retry_after === 'number' ? body.retry_after : null;
   }
 }

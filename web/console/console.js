@@ -139,6 +139,7 @@ import { createSessionsPage } from './sessions.js';
 import { createDepartmentsPage } from './departments.js';
 import { attachCannedComposer, createCannedPage, loadCanned } from './canned.js';
 import { createToolsPanel } from './notes.js';
+import { createTicketsPage } from './tickets.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
@@ -162,6 +163,7 @@ const VIEWS = {
   surveys: { roles: ['supervisor', 'admin'], wide: true },
   sessions: { wide: true },
   canned: { wide: true },
+  tickets: { wide: true },
 };
 const PAGE_FACTORIES = {
   live: createLivePage,
@@ -172,6 +174,7 @@ const PAGE_FACTORIES = {
   surveys: createSurveysPage,
   sessions: createSessionsPage,
   canned: createCannedPage,
+  tickets: createTicketsPage,
 };
 
 const state = {
@@ -1902,6 +1905,17 @@ function renderVisitorPanel() {
     [t('visitor_device'), info.device || t('visitor_unknown'), 'visitor-device'],
     [t('visitor_ip'), info.ip || t('visitor_unknown'), 'visitor-ip'],
   ]));
+  const prechat = cached.prechat;
+  if (prechat && prechat.answered) {
+    // Visitor-typed answers: text only.
+    const shown = (value) => (value === true ? t('prechat_yes') : value === false ? t('prechat_no') : String(value));
+    body.append(h('h3', { class: 'panel-section', text: t('prechat_section') }));
+    body.append(h('div', { data: { testid: 'prechat-answers' } }, factList([
+      ...(prechat.name ? [[t('prechat_name'), bidi(prechat.name), 'prechat-name']] : []),
+      ...(prechat.email ? [[t('prechat_email'), prechat.email, 'prechat-email']] : []),
+      ...prechat.answers.map((answer) => [answer.label || answer.key, bidi(shown(answer.value)), `prechat-${answer.key}`]),
+    ])));
+  }
   if (info.user_agent) {
     body.append(h('details', { class: 'ua' },
       h('summary', { text: t('visitor_user_agent') }),
@@ -1932,6 +1946,7 @@ async function loadVisitorInfo(conversationId) {
   state.visitorInfo.set(conversationId, entry);
   try {
     entry.data = await api(`/api/v1/conversations/${enc(conversationId)}/visitor`);
+    entry.prechat = await api(`/api/v1/conversations/${enc(conversationId)}/prechat`).catch(() => null);
     entry.error = null;
   } catch (error) {
     entry.error = error.status || 'network';

@@ -1,13 +1,14 @@
 // Sites page (tenant admins): each site with its key and ready-to-paste widget snippet,
 // add a site, edit name / allowed origins / privacy-policy address / require TLS / default
-// department. Server: GET/POST /api/v1/sites, PATCH /api/v1/sites/{id} (the default
-// department is set with a PATCH, also right after creating a site),
-// GET /api/v1/departments.
+// department, and its pre-chat form and business hours (siteforms.js). Server: GET/POST
+// /api/v1/sites, PATCH /api/v1/sites/{id} (the default department is set with a PATCH, also
+// right after creating a site), GET /api/v1/departments.
 
 import { t } from './strings.js';
 import { api, enc } from './api.js';
 import { h, parseTime, fmtDateTime, safeHttpUrl } from './dom.js';
 import { pageHead, statusLine, button, field, switchField, copyButton, announce, errorText, toast } from './ui.js';
+import { siteFormsEditor } from './siteforms.js';
 
 /** The snippet a tenant pastes into its pages. */
 export const snippetFor = (key) => `<script async src="${location.origin}/widget.js" data-site-key="${key}"></script>`;
@@ -104,7 +105,8 @@ export function createSitesPage(root, ctx) {
           h('span', { class: 'snippet-label', text: t('sites_snippet') }),
           copyButton(snippet, { testid: 'site-snippet-copy', label: t('sites_snippet_copy') })),
         h('pre', { class: 'snippet-pre', attrs: { tabindex: '0', 'aria-label': t('sites_snippet') } }, snippet),
-        site.require_tls && location.protocol === 'http:' ? h('p', { class: 'field-hint', text: t('sites_snippet_plain_http') }) : null));
+        site.require_tls && location.protocol === 'http:' ? h('p', { class: 'field-hint', text: t('sites_snippet_plain_http') }) : null),
+      siteFormsEditor(site));
   }
 
   function departmentLabel(id) {

@@ -32,7 +32,9 @@
     expired: 'Your previous chat session has expired. You can start a new chat.',
     error: 'Something went wrong. Please try again.', powered: 'livehelp',
     svTitle: 'Would you answer a few questions about this chat?', svSend: 'Send answers', svNo: 'No thanks',
-    svThanks: 'Thank you for your feedback!'
+    svThanks: 'Thank you for your feedback!',
+    email: 'Your email', message: 'Your message', leave: 'Send message', check: 'Please check the marked fields.',
+    away: 'Nobody can chat right now. Leave a message and we will answer by email.', thanks: 'Thank you! We will answer by email.'
   };
 
   // ---- state ----
@@ -41,7 +43,7 @@
   var sock = null, gen = 0, attempts = 0, retryT = 0, helloed = false, everConnected = false, awaitPong = false;
   var cfgDone = false, consentState = null, interacted = false, isOpen = false, unread = 0, cfg = {}, viewShown = null;
   var qpos = null, quiet = false, typingOn = false, typingAt = 0, typingStopT = 0, theirTypingT = 0, pageViewSent = false, starting = false;
-  var ui = null, host = null, root = null;
+  var ui = null, host = null, root = null, ferr = {}, pin = {};
 
   // ---- helpers ----
   function el(tag, a, kids) {
@@ -177,6 +179,7 @@
       if (e.conv) f.conversation_id = e.conv;
       if (e.text != null) f.text = e.text;
       if (e.dept) f.department_id = e.dept;
+      if (e.pre) f.prechat = e.pre;
       if (send(f)) e.gen = gen;
     }
   }
@@ -221,7 +224,7 @@
       return;
     }
     if (f.code === 'unavailable') { e.gen = -1; outbox.unshift(e); setTimeout(flush, 2000); return; }
-    if (e.type === 'start_chat') { starting = false; cstate = null; paint(); showNote(f.message || T.error); return; }
+    if (e.type === 'start_chat') { starting = false; cstate = null; paint(); showErrs(f.fields); showNote(f.fields ? T.check : f.message || T.error, !!f.fields); return; }
     var row = pending.get(e.id);
     if (row) { pending.delete(e.id); var was = nearBottom(); markRow(row, 'failed', str(T.failed, { why: f.message || f.code })); stick(was); }
     if (f.code === 'conversation_ended' && e.conv === conv) { cstate = 'ended'; paint(); }
@@ -258,7 +261,7 @@
     var go = function () {
       clearLog(); conv = null; cstate = 'starting'; opName = null; ui.sv.hidden = true;
       outbox = outbox.filter(function (e) { return e.type === 'start_chat'; });
-      if (!outbox.length) outbox.push({ id: uuid(), type: 'start_chat', dept: ui.dept.value || null });
+      if (!outbox.length) outbox.push({ id: uuid(), type: 'start_chat', dept: ui.dept.value || null, pre: answers() });
       paint(); focusFirst();
       connect(); flush();
     };
@@ -274,6 +277,51 @@
     }, function (e) {
       ui.start.disabled = false; starting = false;
       showNote(e.message || T.error, true);
+    });
+  }
+  // Pre-chat answers as typed: the server checks them (BR-14), the widget only shows why.
+  // Inputs and their error lines by server field key; the offline form's keys start with '-'.
+  function answers() {
+    var p = cfg.prechat, a = {};
+    if (!p) return null;
+    for (var k in pin) if (k[0] !== '-') { var i = pin[k]; a[k] = i.type === 'checkbox' ? i.checked : i.value; }
+    return a;
+  }
+  function showErrs(fs, off) {
+    for (var k in ferr) {
+      if ((k[0] === '-') !== !!off) continue;
+      var m = fs && fs[off ? k.slice(1) : k];
+      ferr[k].textContent = m || ''; ferr[k].hidden = !m;
+      if (pin[k]) pin[k].setAttribute('aria-invalid', m ? 'true' : 'false');
+    }
+  }
+  // One labelled input with its error line; `key` names it in server errors.
+  function field(key, label, input, opt) {
+    var id = 'lh-f-' + key; input.id = id; input.setAttribute('data-testid', id); pin[key] = input;
+    var er = ferr[key] = el('p', { class: 'nt er', role: 'alert', id: id + '-e', 'data-testid': id + '-error', hidden: true });
+    input.setAttribute('aria-describedby', id + '-e');
+    var l = el('label', { for: id }, [label + ' ', opt ? el('span', { class: 'op', text: T.optional }) : null]);
+    return el('div', { class: 'fd' }, input.type === 'checkbox' ? [el('label', { class: 'cb' }, [input, ' ' + label]), er] : [l, input, er]);
+  }
+  function buildPre() {
+    var p = cfg.prechat, box = ui.pre;
+    box.textContent = '';
+    for (var k in pin) if (k[0] !== '-' && k !== 'name') { delete pin[k]; delete ferr[k]; }
+    if (!p) return;
+    if (p.email !== 'hidden') box.append(field('email', T.email, el('input', { type: 'email', autocomplete: 'email' }), p.email !== 'required'));
+    (p.fields || []).forEach(function (f) {
+      var i = f.kind === 'select' ? el('select', null, [el('option', { value: '', text: '—' })].concat(f.options.map(function (o) { return el('option', { value: o, text: o }); })))
+        : el('input', { type: f.kind === 'checkbox' ? 'checkbox' : 'text', inputmode: f.kind === 'number' ? 'numeric' : null, dir: 'auto' });
+      box.append(field(f.key, f.label, i, !f.required && !(f.key === 'age' && p.min_age)));
+    });
+  }
+  function leave() {
+    var b = { name: pin['-name'].value, email: pin['-email'].value, message: pin['-message'].value };
+    interact(); ui.osend.disabled = true; showNote('');
+    api('POST', '/api/v1/sites/' + encodeURIComponent(SITE) + '/tickets', b).then(function () {
+      ui.osend.disabled = false; ui.off.reset(); showErrs(null, 1); ui.odone.hidden = false; ui.off.hidden = true;
+    }, function (e) {
+      ui.osend.disabled = false; showErrs(e.fields, 1); showNote(e.fields ? T.check : e.message || T.error, true);
     });
   }
   function sendText(text) {
@@ -375,8 +423,9 @@
     '.in{flex:1;overflow:auto;padding:22px 20px;display:flex;flex-direction:column;gap:16px}.hi{margin:0;font-size:19px;font-weight:650}' +
     '.pv{margin:0;padding:12px 14px;background:#fff;border:1px solid var(--bd);border-radius:12px;font-size:14px;color:#374151}' +
     'a{color:var(--a);text-underline-offset:2px}label{display:block;font-size:14px;font-weight:600;margin:0 0 6px}.op{color:var(--mu);font-weight:400}' +
-    'input,textarea,select{font:inherit;color:inherit;width:100%;border:1px solid #d1d5db;border-radius:10px;padding:10px 12px;background:#fff;margin:0}' +
-    'input:focus,textarea:focus{outline:2px solid var(--a);outline-offset:-1px}' +
+    'input,textarea{font:inherit;color:inherit;width:100%;border:1px solid #d1d5db;border-radius:10px;padding:10px 12px;background:#fff;margin:0}' +
+    'input:focus,textarea:focus,select:focus{outline:2px solid var(--a);outline-offset:-1px}select{font:inherit;width:100%;padding:9px;border:1px solid #d1d5db;border-radius:10px}' +
+    '.fd{margin-top:10px}.cb{display:flex;gap:8px;align-items:flex-start;font-weight:400}.cb input{width:auto;margin-top:3px}.pf .nt,.fd .nt{margin-top:4px}' +
     '.bt{width:100%;border:0;border-radius:10px;padding:11px 16px;background:var(--a);color:#fff;font-weight:600;margin-top:12px}.bt:hover{filter:brightness(.93)}.bt:disabled{opacity:.6}' +
     '.nt{margin:0;font-size:13px;color:#374151}.nt.er{color:#b91c1c}' +
     '.lg{flex:1;min-height:0;overflow-y:auto;overflow-x:hidden;padding:16px 14px 8px;display:flex;flex-direction:column;gap:4px}' +
@@ -429,8 +478,17 @@
     u.deptBox = el('div', { hidden: true }, [el('label', { for: 'lh-dept', text: T.dept }), u.dept]);
     u.start = el('button', { class: 'bt', type: 'submit', 'data-testid': 'lh-start', text: T.start });
     u.inote = el('p', { class: 'nt', 'data-testid': 'lh-intro-note', role: 'alert', hidden: true });
-    u.form = el('form', { novalidate: true, 'data-testid': 'lh-start-form', onsubmit: function (e) { e.preventDefault(); startChat(u.nameBox.hidden ? '' : u.name.value); } }, [u.wb, u.nameBox, u.deptBox, u.inote, u.start]);
-    u.intro = el('div', { class: 'in', 'data-testid': 'lh-intro' }, [el('p', { class: 'hi', text: T.hi }), u.pv, u.form]);
+    u.nameBox.append(ferr.name = el('p', { class: 'nt er', role: 'alert', 'data-testid': 'lh-f-name-error', hidden: true }));
+    pin.name = u.name;
+    u.pre = el('div', { class: 'pf', 'data-testid': 'lh-prechat' });
+    u.form = el('form', { novalidate: true, 'data-testid': 'lh-start-form', onsubmit: function (e) { e.preventDefault(); startChat(u.nameBox.hidden ? '' : u.name.value); } }, [u.wb, u.nameBox, u.deptBox, u.pre, u.inote, u.start]);
+    // offline: the message form (B4); what was typed stays on an error.
+    u.osend = el('button', { class: 'bt', type: 'submit', 'data-testid': 'lh-leave', text: T.leave });
+    u.off = el('form', { novalidate: true, 'data-testid': 'lh-offline', hidden: true, onsubmit: function (e) { e.preventDefault(); leave(); } },
+      [el('p', { class: 'nt', text: T.away }), field('-name', T.name, el('input', { type: 'text', autocomplete: 'name', dir: 'auto' }), 1),
+        field('-email', T.email, el('input', { type: 'email', autocomplete: 'email' })), field('-message', T.message, el('textarea', { rows: '4', maxlength: '5000', dir: 'auto' })), u.osend]);
+    u.odone = el('p', { class: 'nt', role: 'status', 'data-testid': 'lh-offline-done', hidden: true, text: T.thanks });
+    u.intro = el('div', { class: 'in', 'data-testid': 'lh-intro' }, [el('p', { class: 'hi', text: T.hi }), u.pv, u.form, u.off, u.odone]);
 
     // chat
     u.log = el('div', { class: 'lg', role: 'log', 'aria-live': 'polite', 'aria-label': T.log, 'data-testid': 'lh-log', tabindex: '0' });
@@ -439,7 +497,7 @@
       onkeydown: function (e) { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); } } });
     u.send = el('button', { class: 'sd', type: 'submit', 'aria-label': T.send, title: T.send, 'data-testid': 'lh-send' }, [icon(SEND)]);
     u.comp = el('form', { class: 'cp', 'data-testid': 'lh-composer', onsubmit: function (e) { e.preventDefault(); submit(); } }, [u.input, u.send]);
-    u.newChat = el('button', { class: 'bt', type: 'button', 'data-testid': 'lh-new-chat', text: T.newChat, onclick: function () { startChat(''); } });
+    u.newChat = el('button', { class: 'bt', type: 'button', 'data-testid': 'lh-new-chat', text: T.newChat, onclick: function () { if (cfg.prechat) { conv = null; cstate = null; clearLog(); paint(); focusFirst(); } else startChat(''); } });
     u.sv = el('div', { class: 'sv', 'data-testid': 'lh-survey', hidden: true });
     u.endbar = el('div', { class: 'ed', hidden: true }, [u.sv, u.newChat]);
     u.note = el('p', { class: 'nt', 'data-testid': 'lh-note', role: 'alert', hidden: true });
@@ -496,7 +554,9 @@
     ui.intro.hidden = chat; ui.chat.hidden = !chat; ui.panel.classList.toggle('ch', chat);
     ui.end.hidden = !chat || ended || !conv;
     ui.comp.hidden = ended; ui.endbar.hidden = !ended;
-    ui.nameBox.hidden = !!token;
+    var p = cfg.prechat, off = cfg.mode === 'offline' && !chat;
+    ui.nameBox.hidden = p ? p.name === 'hidden' : !!token;
+    ui.form.hidden = off; ui.off.hidden = !off || !ui.odone.hidden;
     if (!chat) {
       ui.wb.hidden = !token;
       ui.wb.textContent = ''; if (token) ui.wb.append(vname ? frag(T.welcomeBack, { name: vname }) : T.welcomeBackAnon);
@@ -548,7 +608,7 @@
     if (on) { ui.typing.textContent = ''; ui.typing.append(frag(T.typing, { name: name || opName || T.agent })); theirTypingT = setTimeout(theirTyping, 8000, false); }
   }
   function focusFirst() {
-    var t = viewShown === 'chat' ? (cstate === 'ended' ? ui.newChat : ui.input) : (ui.nameBox.hidden ? ui.start : ui.name);
+    var t = viewShown === 'chat' ? (cstate === 'ended' ? ui.newChat : ui.input) : !ui.off.hidden ? pin['-name'] : ui.form.hidden ? ui.close : (ui.nameBox.hidden ? ui.start : ui.name);
     try { t.focus({ preventScroll: true }); } catch (e) { /* ignore */ }
   }
   function open() {
@@ -558,6 +618,7 @@
     ui.launcher.setAttribute('aria-expanded', 'true');
     ui.launcher.replaceChildren(icon(DOWN), ui.badge);
     paint(); focusFirst(); stick(true);
+    if (!conv) loadCfg(); // who is available may have changed since the page loaded
   }
   function close() {
     if (!ui || !isOpen) return;
@@ -579,17 +640,23 @@
   };
   w.LiveHelp = Object.freeze(api_);
 
-  function boot() {
-    build();
+  function loadCfg() {
     api('GET', '/api/v1/sites/' + encodeURIComponent(SITE) + '/widget-config').then(function (c) {
-      cfg = c || {}; cfgDone = true; paintPrivacy(); paint();
+      var had = JSON.stringify(cfg.prechat);
+      cfg = c || {}; cfgDone = true;
+      if (ui && JSON.stringify(cfg.prechat) !== had) buildPre();
+      paintPrivacy(); paint();
+      if (isOpen && !ui.panel.contains(root.activeElement)) focusFirst();
       var ds = cfg.departments || [];
-      ui.dept.textContent = ''; ui.deptBox.hidden = !ds.length;
-      ds.forEach(function (x) { ui.dept.append(el('option', { value: x.id, text: x.name })); });
+      if (ui) { ui.dept.textContent = ''; ui.deptBox.hidden = !ds.length; ds.forEach(function (x) { ui.dept.append(el('option', { value: x.id, text: x.name })); }); }
     }, function (e) {
       cfgDone = true;
       if (e.code === 'site_not_found') { host.remove(); ui = null; } else paint();
     });
+  }
+  function boot() {
+    build();
+    loadCfg();
     token = loadToken(); // a stored token means the visitor interacted or consented on an earlier visit
     if (token) { interacted = true; checkToken().then(function (ok) { if (ok) connect(); paint(); }); }
     try { w.dispatchEvent(new CustomEvent('livehelp:ready')); } catch (e) { /* ignore */ }

@@ -64,13 +64,19 @@ impl App {
     /// It waits in `department`'s queue (one of the tenant's, else `InvalidRequest`), or
     /// the site's default department's, or the general queue; automatic queues are
     /// dispatched at once.
+    /// When the site has a pre-chat form, `prechat` (an object, field key → answer) must
+    /// pass it first (case BR-14): otherwise `InvalidFields` and nothing is written or
+    /// published. Valid answers are stored with the new conversation, in the same
+    /// transaction.
     pub async fn start_chat(
         &self,
         visitor: &VisitorPrincipal,
         client_msg_id: Uuid,
         department: Option<DepartmentId>,
+        prechat: Option<&serde_json::Value>,
         now: OffsetDateTime,
     ) -> Result<Appended, AppError> {
+        let prechat = self.check_prechat(visitor, prechat).await?;
         let department_id = match department {
             Some(department) => {
                 let known = self
@@ -108,6 +114,7 @@ impl App {
             site_id: visitor.site_id,
             visitor_id: visitor.visitor_id,
             department_id,
+            prechat,
         };
         let appended = self.append(visitor.tenant_id, message, effect).await?;
         if !appended.duplicate {

@@ -1,7 +1,7 @@
 //! [`AppError`]: every way a use case can refuse or fail. `livehelp-server` maps each
 //! variant to one stable error code.
 
-use livehelp_domain::{ConversationState, TextError, ToolError};
+use livehelp_domain::{ConversationState, FieldError, TextError, ToolError};
 use livehelp_store::StoreError;
 use thiserror::Error;
 
@@ -41,6 +41,14 @@ pub enum AppError {
     /// Invalid field in a request.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// Some fields of a form are missing or invalid; nothing was written.
+    #[error("{}", describe_fields(.fields))]
+    InvalidFields {
+        /// Which form (the pre-chat form has its own wire code).
+        form: FormKind,
+        /// One entry per refused field.
+        fields: Vec<FieldError>,
+    },
     /// Another operator holds the conversation.
     #[error("another operator already accepted this conversation")]
     AlreadyAssigned,
@@ -86,6 +94,27 @@ pub enum AppError {
     /// A bug or an unexpected failure; the source goes to the log, not to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The form an [`AppError::InvalidFields`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    /// A visitor's pre-chat answers (start of a chat).
+    Prechat,
+    /// An offline message or an operator's note on a ticket.
+    Ticket,
+    /// A support request to the platform.
+    SupportRequest,
+    /// An admin's form settings.
+    Settings,
+}
+
+fn describe_fields(fields: &[FieldError]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|error| format!("{}: {}", error.field, error.message))
+        .collect();
+    format!("please check: {}", parts.join("; "))
 }
 
 impl From<StoreError> for AppError {

@@ -10,8 +10,10 @@ mod auth;
 pub mod browser;
 mod chat;
 mod error;
+mod forms;
 mod routing;
 mod surveys;
+mod tickets;
 mod tools;
 mod visitors;
 
@@ -30,7 +32,8 @@ pub use auth::{
 pub use chat::{
     ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
 };
-pub use error::AppError;
+pub use error::{AppError, FormKind};
+pub use forms::{PrechatRecord, WidgetMode, field_kind};
 pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,
     OperatorOverview, Overview, QueueStatus, RoutingOptions, TransferTarget, check_chat_limit,
@@ -40,6 +43,7 @@ pub use surveys::{
     MAX_RESULT_RESPONSES, OfferedSurvey, QuestionInput, QuestionResult, ResultsQuery, SurveyError,
     SurveyResults, SurveySubmission, VersionResult, survey_csv,
 };
+pub use tickets::{MAX_TICKET_LIST, NewSupportRequest, NewTicket};
 pub use tools::{CannedChanges, CannedScope, NewCannedResponse};
 pub use visitors::{NewVisitorSession, SiteAccess, VisitorInfo, VisitorSelf, WidgetConfig};
 

@@ -227,6 +227,7 @@ async fn connect_livehelp(server: &Server, plan: &Plan) -> anyhow::Result<Partic
             .send(Message::text(frame(&ClientFrame::StartChat {
                 client_msg_id: key,
                 department_id: None,
+                prechat: None,
             })))
             .await?;
         let ack = wire::read_until(&mut socket, "start_chat ack", |text| {

@@ -117,6 +117,18 @@ id_type!(
     /// One visitor's submitted exit survey (at most one per conversation).
     SurveyResponseId
 );
+id_type!(
+    /// One offline message left for a tenant (B4).
+    TicketId
+);
+id_type!(
+    /// One operator note on a ticket.
+    TicketNoteId
+);
+id_type!(
+    /// One support request to the platform (M5).
+    SupportRequestId
+);
 
 #[cfg(test)]
 mod tests {

@@ -85,6 +85,12 @@ pub enum ErrorCode {
     SurveyRefusedUnder18,
     /// Some answers do not fit their questions; `fields` maps question id to message.
     SurveyInvalid,
+    /// The pre-chat answers are missing or invalid (under the minimum age, consent not
+    /// given, ...); `fields` says which. Nothing was created.
+    PrechatInvalid,
+    /// Some fields of a form (offline message, support request, settings) are invalid;
+    /// `fields` says which. Nothing was stored.
+    ValidationFailed,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -93,7 +99,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -134,6 +140,8 @@ impl ErrorCode {
         ErrorCode::SurveyConversationMismatch,
         ErrorCode::SurveyRefusedUnder18,
         ErrorCode::SurveyInvalid,
+        ErrorCode::PrechatInvalid,
+        ErrorCode::ValidationFailed,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -181,6 +189,8 @@ impl ErrorCode {
             ErrorCode::SurveyConversationMismatch => "survey_conversation_mismatch",
             ErrorCode::SurveyRefusedUnder18 => "survey_refused_under_18",
             ErrorCode::SurveyInvalid => "survey_invalid",
+            ErrorCode::PrechatInvalid => "prechat_invalid",
+            ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -208,7 +218,6 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RoleRequired | ErrorCode::CsrfTokenInvalid | ErrorCode::TlsRequired => 403,
-            ErrorCode::WeakPassword => 422,
             ErrorCode::ShortcutInvalid | ErrorCode::TagInvalid => 422,
             ErrorCode::ShortcutTaken | ErrorCode::TooManyTags => 409,
             ErrorCode::SurveyNotFound => 404,
@@ -216,6 +225,9 @@ impl ErrorCode {
             ErrorCode::SurveyConversationMismatch
             | ErrorCode::SurveyRefusedUnder18
             | ErrorCode::SurveyInvalid => 422,
+            ErrorCode::WeakPassword | ErrorCode::PrechatInvalid | ErrorCode::ValidationFailed => {
+                422
+            }
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

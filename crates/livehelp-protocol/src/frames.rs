@@ -22,6 +22,10 @@ pub enum ClientFrame {
         /// widget-config); absent: the site's default department, else the general queue.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         department_id: Option<Uuid>,
+        /// Answers to the site's pre-chat form, an object: field key → value. Required
+        /// when the site has a form; checked by the server (`prechat_invalid`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prechat: Option<serde_json::Value>,
     },
     /// Visitor or operator: send a message.
     SendMessage {
@@ -371,6 +375,9 @@ pub enum ServerFrame {
         /// For `rate_limited`: seconds to wait before retrying.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// For `prechat_invalid`: field key → what is wrong with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<std::collections::BTreeMap<String, String>>,
     },
     /// Answer to `ping`.
     Pong {},
@@ -481,6 +488,7 @@ mod tests {
             ClientFrame::StartChat {
                 client_msg_id: id,
                 department_id: None,
+                prechat: None,
             },
             ClientFrame::SendMessage {
                 client_msg_id: id,
@@ -612,6 +620,7 @@ mod tests {
                 message: "x".into(),
                 client_msg_id: None,
                 retry_after: Some(3),
+                fields: None,
             },
             ServerFrame::Pong {},
             ServerFrame::Status {

@@ -6,6 +6,7 @@
 //! Frames are JSON text messages with a `type` field in `snake_case`.
 
 pub mod error;
+pub mod forms;
 pub mod frames;
 pub mod rest;
 pub mod survey;

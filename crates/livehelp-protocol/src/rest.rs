@@ -79,7 +79,8 @@ pub struct ErrorBody {
     /// For `rate_limited`: seconds to wait (also in the `Retry-After` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
-    /// Per-field errors (field → message), for codes that have them (`survey_invalid`).
+    /// Per-field errors (field → message), for codes that have them (`survey_invalid`,
+    /// `prechat_invalid`, `validation_failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -98,6 +99,13 @@ pub struct WidgetConfigResponse {
     /// Departments the visitor may choose from when starting a chat, by name.
     #[serde(default)]
     pub departments: Vec<DepartmentChoiceDto>,
+    /// `chat`, or `offline` when no operator is available or the site is outside its
+    /// business hours: the widget then shows the message form (B4).
+    #[serde(default = "chat_mode")]
+    pub mode: String,
+    /// The pre-chat form to fill before a chat; absent when the site asks nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prechat: Option<crate::forms::PrechatFormDto>,
 }
 
 /// A department as a visitor may choose it.
@@ -201,6 +209,10 @@ pub struct OverviewResponse {
     pub operators: Vec<OverviewOperatorDto>,
     /// Departments by name.
     pub departments: Vec<DepartmentDto>,
+}
+
+fn chat_mode() -> String {
+    "chat".to_owned()
 }
 
 /// `GET /api/v1/visitor-session` answer: the visitor's own session.

@@ -1,7 +1,7 @@
 //! The web front ends, embedded in the binary from `web/` (rust-embed; in debug builds
 //! read from disk, so front-end edits need no rebuild): the widget loader `/widget.js`
-//! and its files under `/widget/`, the operator console under `/console`, and the demo
-//! shop page under `/demo`. Pages get a strict Content-Security-Policy (no inline script
+//! and its files under `/widget/`, the operator console under `/console`, the demo
+//! shop page under `/demo`, and the platform's support form under `/support`. Pages get a strict Content-Security-Policy (no inline script
 //! or style); every file gets an ETag from its SHA-256 and is revalidated on each use.
 
 use axum::extract::Path;
@@ -52,6 +52,16 @@ pub async fn console_index(headers: HeaderMap) -> Response {
 /// `GET /console/{file}`.
 pub async fn console_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
     serve(&format!("console/{file}"), &headers)
+}
+
+/// `GET /support`: the platform's technical support form (M5).
+pub async fn support_index(headers: HeaderMap) -> Response {
+    serve("support/index.html", &headers)
+}
+
+/// `GET /support/{file}`: its script and style.
+pub async fn support_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    serve(&format!("support/{file}"), &headers)
 }
 
 /// `GET /demo` → `/demo/`.

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use livehelp_app::AppError;
+use livehelp_app::{AppError, FormKind};
 use livehelp_domain::{TextError, ToolError};
 use livehelp_protocol::ErrorCode;
 use livehelp_protocol::rest::ErrorBody;
@@ -20,6 +20,7 @@ pub struct ApiError {
     /// For `rate_limited`: seconds until a retry can succeed.
     pub retry_after: Option<u64>,
     /// Per-field errors (field → message), for `survey_invalid`.
+    /// For `prechat_invalid` and `validation_failed`: field key → what is wrong.
     pub fields: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -68,6 +69,11 @@ impl From<AppError> for ApiError {
                 ToolError::TooManyTags => ErrorCode::TooManyTags,
             },
             AppError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            AppError::InvalidFields {
+                form: FormKind::Prechat,
+                ..
+            } => ErrorCode::PrechatInvalid,
+            AppError::InvalidFields { .. } => ErrorCode::ValidationFailed,
             AppError::AlreadyAssigned => ErrorCode::AlreadyAssigned,
             AppError::NotAssignedToYou(_) => ErrorCode::NotAssignedToYou,
             AppError::ConversationEnded => ErrorCode::ConversationEnded,
@@ -84,14 +90,20 @@ impl From<AppError> for ApiError {
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         };
-        let fields = match &error {
-            AppError::Survey(livehelp_app::SurveyError::Invalid(fields)) => Some(fields.clone()),
-            _ => None,
-        };
         let retry_after = match &error {
             AppError::RateLimited {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        let fields = match &error {
+            AppError::Survey(livehelp_app::SurveyError::Invalid(fields)) => Some(fields.clone()),
+            AppError::InvalidFields { fields, .. } => Some(
+                fields
+                    .iter()
+                    .map(|error| (error.field.clone(), error.message.clone()))
+                    .collect(),
+            ),
             _ => None,
         };
         let message = match &error {

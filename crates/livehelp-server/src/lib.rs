@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use livehelp_app::App;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -102,8 +102,8 @@ pub fn router(state: AppState) -> Router {
 fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
-        audit, auth, canned_responses, conversation_tools, conversations, health, operators,
-        routing, sites, surveys, transcripts, visitor_sessions, widget,
+        audit, auth, canned_responses, conversation_tools, conversations, forms, health, operators,
+        routing, sites, surveys, tickets, transcripts, visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -200,7 +200,75 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
                 .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(
                     surveys::MAX_SUBMISSION_BYTES,
                 ))
-                .layer(cors),
+                .layer(cors.clone()),
+        ),
+        // Pre-chat forms, offline messages, support requests (issue 5 items 1, 5, 6).
+        (
+            Method::POST,
+            "/api/v1/visitor/chats",
+            Visitor,
+            post(forms::start_chat).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sites/{site_key}/tickets",
+            Public,
+            post(tickets::create).layer(cors),
+        ),
+        (
+            Method::POST,
+            "/api/v1/support-requests",
+            Public,
+            post(tickets::create_support_request),
+        ),
+        (Method::GET, "/api/v1/tickets", Operator, get(tickets::list)),
+        (
+            Method::GET,
+            "/api/v1/tickets/{id}",
+            Operator,
+            get(tickets::get),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tickets/{id}",
+            Operator,
+            patch(tickets::update),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tickets/{id}/notes",
+            Operator,
+            post(tickets::add_note),
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/{id}/prechat",
+            Operator,
+            get(forms::answers),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sites/{id}/forms",
+            Admin,
+            get(forms::get),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sites/{id}/forms",
+            Admin,
+            put(forms::update),
+        ),
+        (
+            Method::GET,
+            "/support",
+            Public,
+            get(assets::support_index).layer(gzip()),
+        ),
+        (
+            Method::GET,
+            "/support/{*file}",
+            Public,
+            get(assets::support_file).layer(gzip()),
         ),
         (Method::GET, "/api/v1/ws/visitor", Visitor, get(ws::visitor)),
         (

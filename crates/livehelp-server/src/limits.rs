@@ -1,5 +1,5 @@
 //! The firewall's counting part (M12): token-bucket rate limits (governor) per client IP
-//! for logins and new visitor sessions, per visitor for messages and new chats, and a cap
+//! for logins and new visitor sessions, per visitor for messages and new chats, per IP for public form posts, and a cap
 //! on simultaneous WebSockets per IP. One `Limits` per server, in `AppState`: several
 //! nodes each count their own share, which is enough to stop a flood from one source.
 
@@ -30,6 +30,9 @@ pub struct RateLimits {
     pub chat_start_refill: Duration,
     /// Simultaneous WebSockets from one client IP.
     pub websockets_per_ip: u32,
+    /// Public form posts (offline messages, support requests) per client IP per minute
+    /// (burst the same).
+    pub public_forms_per_ip_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -42,6 +45,7 @@ impl Default for RateLimits {
             visitor_chat_start_burst: 5,
             chat_start_refill: Duration::from_secs(120),
             websockets_per_ip: 1_000,
+            public_forms_per_ip_per_minute: 10,
         }
     }
 }
@@ -53,6 +57,7 @@ pub struct Limits {
     visitor_sessions: DefaultKeyedRateLimiter<IpAddr>,
     messages: DefaultKeyedRateLimiter<VisitorId>,
     chat_starts: DefaultKeyedRateLimiter<VisitorId>,
+    public_forms: DefaultKeyedRateLimiter<IpAddr>,
     sockets: Arc<Mutex<HashMap<IpAddr, u32>>>,
 }
 
@@ -77,6 +82,7 @@ impl Limits {
                     .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
                     .allow_burst(nonzero(settings.visitor_chat_start_burst)),
             ),
+            public_forms: RateLimiter::keyed(per_minute(settings.public_forms_per_ip_per_minute)),
             sockets: Arc::default(),
             settings,
         }
@@ -95,6 +101,11 @@ impl Limits {
     /// One message from a visitor.
     pub fn visitor_message(&self, visitor: VisitorId) -> Result<(), RetryAfter> {
         check(&self.messages, &visitor)
+    }
+
+    /// One public form post (offline message, support request) from `ip`.
+    pub fn public_form(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
+        ip.map_or(Ok(()), |ip| check(&self.public_forms, &ip))
     }
 
     /// One new chat from a visitor.
@@ -131,6 +142,7 @@ impl Limits {
         self.visitor_sessions.retain_recent();
         self.messages.retain_recent();
         self.chat_starts.retain_recent();
+        self.public_forms.retain_recent();
     }
 }
 

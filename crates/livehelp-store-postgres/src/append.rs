@@ -89,9 +89,16 @@ pub(crate) async fn apply_append(
             site_id,
             visitor_id,
             department_id,
+            prechat,
         } => {
             let open_at = (*site_id, *visitor_id, *department_id);
-            return open(connection, tenant, request, open_at).await;
+            let opened = open(connection, tenant, request, open_at).await?;
+            if !opened.duplicate
+                && let Some(prechat) = prechat
+            {
+                store_prechat(connection, tenant, &opened.conversation, prechat).await?;
+            }
+            return Ok(opened);
         }
         AppendEffect::Message { operator: None } => {
             let sql = format!(
@@ -349,6 +356,24 @@ async fn open(
         conversation,
         duplicate: false,
     })
+}
+
+/// Stores the pre-chat answers of a conversation `open` has just created, in the same
+/// transaction (so they are there exactly when the conversation is, BR-05).
+async fn store_prechat(
+    connection: &mut PgConnection,
+    tenant: TenantId,
+    conversation: &Conversation,
+    prechat: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET prechat = $3::jsonb WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_uuid())
+        .bind(conversation.id.as_uuid())
+        .bind(prechat)
+        .execute(&mut *connection)
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// Why a conditional update matched no row: the key was stored before (a duplicate, or

@@ -30,6 +30,7 @@ mod accounts;
 mod append;
 mod conversations;
 mod error;
+mod forms;
 mod routing;
 mod rows;
 mod surveys;

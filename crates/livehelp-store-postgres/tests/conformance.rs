@@ -494,3 +494,31 @@ async fn platform_questions_and_answers() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_forms_round_trip() {
+    check("site_forms_round_trip", testing::site_forms_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn prechat_is_stored_once_with_the_conversation() {
+    check(
+        "prechat_is_stored_once_with_the_conversation",
+        testing::prechat_is_stored_once_with_the_conversation,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tickets_and_notes() {
+    check("tickets_and_notes", testing::tickets_and_notes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn support_requests_round_trip() {
+    check(
+        "support_requests_round_trip",
+        testing::support_requests_round_trip,
+    )
+    .await;
+}

@@ -24,6 +24,7 @@ mod batch;
 mod checkpoint;
 mod conversations;
 mod error;
+mod forms;
 mod operators;
 mod routing;
 mod rows;

@@ -317,3 +317,23 @@ async fn survey_refusals_are_counted_per_site_and_day() {
 async fn platform_questions_and_answers() {
     check(testing::platform_questions_and_answers).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn site_forms_round_trip() {
+    check(testing::site_forms_round_trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn prechat_is_stored_once_with_the_conversation() {
+    check(testing::prechat_is_stored_once_with_the_conversation).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tickets_and_notes() {
+    check(testing::tickets_and_notes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn support_requests_round_trip() {
+    check(testing::support_requests_round_trip).await;
+}

@@ -18,6 +18,7 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+mod forms;
 pub mod survey_json;
 mod surveys;
 #[cfg(feature = "testing")]
@@ -27,6 +28,8 @@ mod tools;
 pub use tools::ToolStore;
 
 pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
+
+pub use forms::{SiteFormStore, SiteForms, SupportRequestStore, TicketQuery, TicketStore};
 
 /// What went wrong in a store call. Callers match on the variant; the message is for logs.
 #[derive(Debug, Error)]
@@ -285,6 +288,10 @@ pub enum AppendEffect {
         visitor_id: VisitorId,
         /// The department whose queue it joins; `None` for the general queue.
         department_id: Option<DepartmentId>,
+        /// The visitor's valid pre-chat answers, a JSON document written by `livehelp-app`,
+        /// stored with the new conversation in the same transaction (never for a
+        /// duplicate); read back with [`SiteFormStore::fetch_conversation_prechat`].
+        prechat: Option<String>,
     },
     /// `queued` → `active`, owned by `operator`, who picked it. Otherwise `WrongState`.
     /// Refused with `Conflict { constraint: "operator_chat_limit" }` when the operator
@@ -526,6 +533,9 @@ pub trait Store:
     + RoutingStore
     + ToolStore
     + SurveyStore
+    + SiteFormStore
+    + TicketStore
+    + SupportRequestStore
 {
 }
 
@@ -540,5 +550,8 @@ impl<T> Store for T where
         + RoutingStore
         + ToolStore
         + SurveyStore
+        + SiteFormStore
+        + TicketStore
+        + SupportRequestStore
 {
 }

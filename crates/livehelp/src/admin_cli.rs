@@ -110,7 +110,7 @@ pub enum PlatformAdminCommand {
     },
 }
 
-async fn app(config: &Config) -> anyhow::Result<App> {
+pub(crate) async fn app(config: &Config) -> anyhow::Result<App> {
     let store = crate::backends::open_store(config).await?;
     Ok(App::new(
         store,

@@ -7,6 +7,7 @@ mod admin_cli;
 mod backends;
 mod config;
 mod demo;
+mod support_cli;
 mod survey_cli;
 
 use std::time::Instant;
@@ -70,6 +71,13 @@ enum Command {
         #[command(subcommand)]
         command: survey_cli::SurveyCommand,
     },
+    /// Read and solve the platform's support requests (platform staff).
+    Support {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: support_cli::SupportCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -111,6 +119,9 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Survey { config, command } => run_cli(&config, |config| async move {
             survey_cli::survey(&config, command).await
+        }),
+        Command::Support { config, command } => run_cli(&config, |config| async move {
+            support_cli::support(&config, command).await
         }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;

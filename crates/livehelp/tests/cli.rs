@@ -126,3 +126,56 @@ fn tenants_and_operators_are_managed_from_the_command_line() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Support requests (M5) are read and solved by the platform's staff with
+/// `livehelp support`; requester-typed control characters are printed escaped.
+#[test]
+fn support_requests_are_listed_shown_and_solved_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, _, err) = livehelp(dir.path(), &["migrate"]);
+    assert!(ok, "{err}");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let id = runtime.block_on(async {
+        let store = livehelp_store_sqlite::SqliteStore::open(
+            &dir.path().join("livehelp.sqlite3"),
+            livehelp_store_sqlite::SqliteOptions::default(),
+        )
+        .await
+        .expect("store");
+        let app = livehelp_app::App::new(
+            std::sync::Arc::new(store),
+            std::sync::Arc::new(livehelp_bus::InProcessBus::new()),
+            livehelp_app::AppOptions::default(),
+        );
+        let request = app
+            .create_support_request(
+                livehelp_app::NewSupportRequest {
+                    email: "owner@shop.test".into(),
+                    site_url: "https://shop.test".into(),
+                    description: "Widget is blank\ton Safari".into(),
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .expect("created");
+        app.close().await;
+        request.id.to_string()
+    });
+    let (ok, list, err) = livehelp(dir.path(), &["support", "list", "--status", "open"]);
+    assert!(ok, "{err}");
+    assert!(
+        list.contains(&id) && list.contains("owner@shop.test"),
+        "{list}"
+    );
+    let (ok, shown, _) = livehelp(dir.path(), &["support", "show", &id]);
+    assert!(ok);
+    // (Escape sequences are refused when the request is made; what control characters
+    // are allowed, like a tab, are printed escaped.)
+    assert!(shown.contains("Widget is blank\\ton Safari"), "{shown}");
+    let (ok, _, err) = livehelp(dir.path(), &["support", "solve", &id]);
+    assert!(ok, "{err}");
+    let (_, open, _) = livehelp(dir.path(), &["support", "list", "--status", "open"]);
+    assert!(!open.contains(&id));
+    let (ok, _, err) = livehelp(dir.path(), &["support", "show", "not-an-id"]);
+    assert!(!ok && err.contains("not a support request id"), "{err}");
+}

@@ -284,6 +284,7 @@ async fn open_conversations(store: &dyn Store, seed: &Seed, count: usize) -> Vec
                 site_id: seed.site,
                 visitor_id: visitor.id,
                 department_id: None,
+                prechat: None,
             },
         };
         store.append(seed.tenant, request).await.expect("open");

@@ -1,5 +1,6 @@
 //! Routes the widget calls from a tenant's page (cross-origin, CORS-enabled):
-//! `GET /api/v1/sites/{site_key}/widget-config` (public, nothing identifying) and
+//! `GET /api/v1/sites/{site_key}/widget-config` (public, nothing identifying: also the
+//! pre-chat form and whether to show the chat or the offline message form) and
 //! `GET /api/v1/visitor-session` (is my stored token still good?).
 
 use axum::Json;
@@ -16,6 +17,10 @@ pub async fn config(
     Path(site_key): Path<String>,
 ) -> Result<Json<WidgetConfigResponse>, ApiError> {
     let config = state.app.widget_config(&site_key).await?;
+    let (form, mode) = state
+        .app
+        .widget_forms(&config.site, time::OffsetDateTime::now_utc())
+        .await?;
     Ok(Json(WidgetConfigResponse {
         site_name: config.site.name,
         tenant_name: config.tenant_name,
@@ -29,6 +34,12 @@ pub async fn config(
                 name,
             })
             .collect(),
+        mode: match mode {
+            livehelp_app::WidgetMode::Chat => "chat",
+            livehelp_app::WidgetMode::NoOperator | livehelp_app::WidgetMode::Closed => "offline",
+        }
+        .to_owned(),
+        prechat: super::forms::widget_form(&form),
     }))
 }
 

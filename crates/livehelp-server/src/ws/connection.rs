@@ -402,6 +402,7 @@ impl Connection {
             ClientFrame::StartChat {
                 client_msg_id,
                 department_id,
+                prechat,
             } => {
                 let Principal::Visitor(visitor) = &self.principal else {
                     return Err(AppError::Forbidden("only visitors start chats").into());
@@ -409,6 +410,9 @@ impl Connection {
                 // Only a start that would open a new conversation counts against the
                 // visitor's limit; repeating a start returns the open one (BR-05).
                 if self.app.open_conversation(visitor).await?.is_none() {
+                    // A refused pre-chat form is answered before the limit is charged:
+                    // correcting a typo must not lock the visitor out.
+                    self.app.check_prechat(visitor, prechat.as_ref()).await?;
                     self.state
                         .limits
                         .chat_start(visitor.visitor_id)
@@ -417,7 +421,7 @@ impl Connection {
                 let department = department_id.map(livehelp_domain::DepartmentId::from_uuid);
                 let appended = self
                     .app
-                    .start_chat(visitor, client_msg_id, department, now)
+                    .start_chat(visitor, client_msg_id, department, prechat.as_ref(), now)
                     .await?;
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
@@ -903,6 +907,7 @@ impl Connection {
             message: error.message,
             client_msg_id,
             retry_after: error.retry_after,
+            fields: error.fields,
         })
         .await
     }

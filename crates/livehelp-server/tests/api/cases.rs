@@ -270,6 +270,7 @@ async fn br_05_one_visitor_gets_one_open_chat() {
             .send(&ClientFrame::StartChat {
                 client_msg_id: *id,
                 department_id: None,
+                prechat: None,
             })
             .await
     }))
@@ -385,6 +386,7 @@ async fn br_17_one_visitor_floods_others_unaffected() {
         v3.send(&ClientFrame::StartChat {
             client_msg_id: id,
             department_id: None,
+            prechat: None,
         })
         .await;
         let frame = v3

@@ -180,6 +180,7 @@ impl WsClient {
         self.send(&ClientFrame::StartChat {
             client_msg_id: id,
             department_id: None,
+            prechat: None,
         })
         .await;
         self.ack(id).await.0

@@ -41,7 +41,7 @@ async fn a_flood_of_queued_chats_cannot_lock_operators_out() {
             .await
             .expect("visitor");
         app.app
-            .start_chat(&visitor, Uuid::new_v4(), None, now)
+            .start_chat(&visitor, Uuid::new_v4(), None, None, now)
             .await
             .expect("chat");
     }

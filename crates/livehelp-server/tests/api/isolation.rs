@@ -71,6 +71,18 @@ const KNOWN_ROUTES: &[&str] = &[
     "GET /api/v1/conversations/{id}/survey-answers",
     "GET /api/v1/conversations/{id}/survey",
     "POST /api/v1/conversations/{id}/survey-response",
+    "POST /api/v1/visitor/chats",
+    "POST /api/v1/sites/{site_key}/tickets",
+    "POST /api/v1/support-requests",
+    "GET /api/v1/tickets",
+    "GET /api/v1/tickets/{id}",
+    "PATCH /api/v1/tickets/{id}",
+    "POST /api/v1/tickets/{id}/notes",
+    "GET /api/v1/conversations/{id}/prechat",
+    "GET /api/v1/sites/{id}/forms",
+    "PUT /api/v1/sites/{id}/forms",
+    "GET /support",
+    "GET /support/{*file}",
     "GET /",
     "GET /favicon.ico",
     "GET /widget.js",
@@ -108,6 +120,7 @@ type Caller = (String, Option<(String, String)>, Option<String>);
 struct TenantA {
     conversation: Uuid,
     department: Uuid,
+    ticket: String,
     visitor: Uuid,
     operator_ids: Vec<String>,
     site_id: String,
@@ -127,6 +140,7 @@ impl TenantA {
     fn markers(&self) -> Vec<String> {
         let mut markers = vec![
             self.conversation.to_string(),
+            self.ticket.clone(),
             self.visitor.to_string(),
             self.site_id.clone(),
             self.session_id.clone(),
@@ -152,6 +166,8 @@ impl TenantA {
             self.site_id.clone()
         } else if pattern.starts_with("/api/v1/canned-responses/") {
             self.canned_id.clone()
+        } else if pattern.starts_with("/api/v1/tickets/") {
+            self.ticket.clone()
         } else if pattern.starts_with("/api/v1/auth/sessions/") {
             self.session_id.clone()
         } else if pattern.contains("{id}") {
@@ -164,6 +180,14 @@ impl TenantA {
             .replace("{site_key}", &self.site_key)
             .replace("{tag}", &self.tools_secret.to_lowercase())
             .replace("{*file}", "index.html")
+            .replace(
+                "{*file}",
+                if pattern.starts_with("/support") {
+                    "support.js"
+                } else {
+                    "index.html"
+                },
+            )
     }
 }
 
@@ -275,9 +299,23 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             .await;
         assert!(response.status().is_success(), "A's own {path}");
     }
+    // An offline message left on A's site, with a secret only A's operators may read.
+    let ticket_secret = format!("TICKET-A-{}", Uuid::new_v4());
+    let ticket: Value = app
+        .http
+        .post(format!("{}/api/v1/sites/{}/tickets", app.base, a.site_key))
+        .json(&json!({"email": "ticket-writer@alpha.test", "message": ticket_secret}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let ticket = ticket["id"].as_str().expect("ticket id").to_owned();
     let tenant_a = TenantA {
         department: a_department,
         conversation,
+        ticket: ticket.clone(),
         visitor: visitor_session.visitor_id,
         operator_ids,
         site_id,
@@ -285,6 +323,8 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         session_id,
         secret: secret.clone(),
         emails: vec![
+            ticket_secret.clone(),
+            "ticket-writer@alpha.test".into(),
             a.operator_email.clone(),
             "admin@alpha.test".into(),
             "sup@alpha.test".into(),
@@ -335,7 +375,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
-            if matches!(spec.method, Method::POST | Method::PATCH) {
+            if matches!(spec.method, Method::POST | Method::PATCH | Method::PUT) {
                 request = request.json(&json!({}));
             }
             let response = request.send().await.expect("request");
@@ -405,6 +445,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             ClientFrame::StartChat {
                 client_msg_id: Uuid::new_v4(),
                 department_id: Some(a_department),
+                prechat: None,
             },
             ClientFrame::SendMessage {
                 client_msg_id: Uuid::new_v4(),

@@ -99,6 +99,7 @@ async fn br04_concurrent_chat_limit_holds_under_parallel_routing() {
                     .send(&ClientFrame::StartChat {
                         client_msg_id: *id,
                         department_id: None,
+                        prechat: None,
                     })
                     .await;
             }),
@@ -296,6 +297,7 @@ async fn automatic_modes_spread_rotate_and_respect_limits() {
                     &visitor,
                     Uuid::new_v4(),
                     None,
+                    None,
                     time::OffsetDateTime::now_utc(),
                 )
                 .await
@@ -335,7 +337,7 @@ async fn automatic_modes_spread_rotate_and_respect_limits() {
                     .iter()
                     .map(|operator| load.get(operator).copied().unwrap_or(0))
                     .collect();
-                let spread = counts.iter().max().unwrap() - counts.iter().min().unwrap();
+                let spread = counts.iter().max().expect("ten") - counts.iter().min().expect("ten");
                 assert!(
                     spread <= 1,
                     "least_busy spread {spread} after {} assignments",
@@ -917,6 +919,7 @@ async fn routing_administration_and_bad_input() {
         .send(&ClientFrame::StartChat {
             client_msg_id: id,
             department_id: Some(Uuid::new_v4()),
+            prechat: None,
         })
         .await;
     assert_eq!(other.error_code(Some(id)).await, "invalid_request");

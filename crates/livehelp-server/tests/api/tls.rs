@@ -177,6 +177,7 @@ async fn a_conversation_runs_over_https_and_wss_with_hsts() {
             serde_json::to_string(&ClientFrame::StartChat {
                 client_msg_id: id,
                 department_id: None,
+                prechat: None,
             })
             .expect("json"),
         ))

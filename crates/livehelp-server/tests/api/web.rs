@@ -28,7 +28,9 @@ async fn widget_config_is_public_and_says_nothing_about_visitors() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"site_name": "acme.test", "tenant_name": "acme", "privacy_policy_url": "https://acme.test/privacy", "available": true, "departments": []})
+        // No operator is connected, so the widget offers the message form (B4); no
+        // pre-chat form is set, so none is sent.
+        json!({"site_name": "acme.test", "tenant_name": "acme", "privacy_policy_url": "https://acme.test/privacy", "available": true, "departments": [], "mode": "offline"})
     );
     let missing = app
         .http

@@ -47,6 +47,7 @@ pub async fn conversation_and_messages_round_trip(store: Arc<dyn Store>) {
                 site_id: fixture.site.id,
                 visitor_id: visitor,
                 department_id: None,
+                prechat: None,
             },
         },
         AppendRequest {

@@ -237,6 +237,7 @@ pub fn open_with_key(fixture: &Fixture, visitor: VisitorId, key: Option<Uuid>) -
             site_id: fixture.site.id,
             visitor_id: visitor,
             department_id: None,
+            prechat: None,
         },
     }
 }

@@ -20,6 +20,8 @@
 //! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
 //! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
 //! refusals and the platform's questions), and `isolation` (one tenant never reaches another's
+//! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
+//! requests), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -32,6 +34,7 @@ mod conversations;
 mod entities;
 mod expect;
 mod fixtures;
+mod forms;
 mod history;
 mod isolation;
 mod logins;
@@ -63,6 +66,10 @@ pub use entities::{
 pub use fixtures::{
     Fixture, accept, end, new_message, now, open_request, open_with_key, operator_message,
     random_csrf_token, random_token, unique_email, unique_site_key, visitor_message,
+};
+pub use forms::{
+    prechat_is_stored_once_with_the_conversation, site_forms_round_trip,
+    support_requests_round_trip, tickets_and_notes,
 };
 pub use history::{
     conversations_are_counted_per_visitor, list_conversations_breaks_ties_by_id,
@@ -150,5 +157,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     survey_response_once_per_conversation(store.clone()).await;
     survey_refusals_are_counted_per_site_and_day(store.clone()).await;
     platform_questions_and_answers(store.clone()).await;
+    site_forms_round_trip(store.clone()).await;
+    prechat_is_stored_once_with_the_conversation(store.clone()).await;
+    tickets_and_notes(store.clone()).await;
+    support_requests_round_trip(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }

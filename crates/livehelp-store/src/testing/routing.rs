@@ -86,6 +86,7 @@ fn open_at(
         site_id: fixture.site.id,
         visitor_id: visitor,
         department_id: department,
+        prechat: None,
     };
     request
 }
