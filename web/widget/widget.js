@@ -23,7 +23,7 @@
     start: 'Start chat', welcomeBack: 'Welcome back, {name}!', welcomeBackAnon: 'Welcome back!',
     placeholder: 'Type a message…', send: 'Send', end: 'End chat', newChat: 'Start a new chat',
     log: 'Messages', connecting: 'Connecting…', waiting: 'Waiting for an agent…',
-    position: 'You are number {n} in line, about {t}', mins: '{n} min', soon: '1 min', dept: 'Topic',
+    position: 'You are number {n} in line, about {t}', mins: '{n} min', soon: '1 min', dept: 'Department', deptAny: 'No preference',
     active: 'Chatting with {name}', agent: 'an agent', offline: 'Offline, reconnecting…', ended: 'Chat ended',
     requested: 'Chat requested. An agent will be with you shortly.', joined: '{name} joined the chat',
     endedMsg: 'The chat has ended.', typing: '{name} is typing…', sending: 'Sending…',
@@ -648,7 +648,7 @@
       paintPrivacy(); paint();
       if (isOpen && !ui.panel.contains(root.activeElement)) focusFirst();
       var ds = cfg.departments || [];
-      if (ui) { ui.dept.textContent = ''; ui.deptBox.hidden = !ds.length; ds.forEach(function (x) { ui.dept.append(el('option', { value: x.id, text: x.name })); }); }
+      if (ui) { var keep = ui.dept.value; ui.dept.textContent = ''; ui.deptBox.hidden = !ds.length; ui.dept.append(el('option', { value: '', text: T.deptAny })); ds.forEach(function (x) { ui.dept.append(el('option', { value: x.id, text: x.name })); }); ui.dept.value = keep; if (ui.dept.value !== keep) ui.dept.value = ''; }
     }, function (e) {
       cfgDone = true;
       if (e.code === 'site_not_found') { host.remove(); ui = null; } else paint();

@@ -597,6 +597,17 @@ impl App {
                 "the conversation is already yours".into(),
             ));
         }
+        if mode == BargeMode::Join
+            && self
+                .store
+                .list_participants(tenant, conversation_id)
+                .await?
+                .contains(&supervisor.operator_id)
+        {
+            return Err(AppError::InvalidRequest(
+                "you already joined this chat".into(),
+            ));
+        }
         let name = supervisor.display_name.clone();
         let (text, effect, action) = match mode {
             BargeMode::Join => (
@@ -866,10 +877,12 @@ impl App {
         now: OffsetDateTime,
     ) -> Result<Department, AppError> {
         Self::require_admin(admin)?;
+        let name = crate::admin::display_text(&input.name, 80, "department name")?;
+        self.refuse_taken_name(admin.tenant_id, &name, None).await?;
         let department = Department {
             id: DepartmentId::new(),
             tenant_id: admin.tenant_id,
-            name: crate::admin::display_text(&input.name, 80, "department name")?,
+            name,
             routing: input.routing,
             operators: input.operators,
             created_at: now,
@@ -907,11 +920,14 @@ impl App {
             .into_iter()
             .find(|department| department.id == id)
             .ok_or(AppError::NotFound)?;
+        let name = match changes.name {
+            Some(name) => crate::admin::display_text(&name, 80, "department name")?,
+            None => current.name.clone(),
+        };
+        self.refuse_taken_name(admin.tenant_id, &name, Some(id))
+            .await?;
         let department = Department {
-            name: match changes.name {
-                Some(name) => crate::admin::display_text(&name, 80, "department name")?,
-                None => current.name.clone(),
-            },
+            name,
             routing: changes.routing.unwrap_or(current.routing),
             operators: changes
                 .operators
@@ -952,6 +968,28 @@ impl App {
         )
         .await?;
         self.request_dispatch(admin.tenant_id);
+        Ok(())
+    }
+
+    /// `Conflict("department_name")` when another department of the tenant has this name
+    /// ignoring case ("Sales" and "sales" would look the same to visitors). The store's
+    /// unique constraint still catches a race with the exact same spelling.
+    async fn refuse_taken_name(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        except: Option<DepartmentId>,
+    ) -> Result<(), AppError> {
+        let wanted = name.to_lowercase();
+        let taken = self
+            .store
+            .list_departments(tenant)
+            .await?
+            .iter()
+            .any(|other| Some(other.id) != except && other.name.to_lowercase() == wanted);
+        if taken {
+            return Err(AppError::Conflict("department_name"));
+        }
         Ok(())
     }
 
@@ -1022,15 +1060,25 @@ fn queue_of<'a>(
         })
 }
 
-/// Seconds to wait at `position` given a queue's recent assignment times (newest first).
+/// The shortest window an assignment rate is measured over. A burst of instant
+/// assignments (free operators taking a backlog at once) says nothing about how fast
+/// places free up afterwards; spreading it over at least this long keeps the estimate
+/// from promising seconds while every operator is busy.
+pub const MIN_RATE_WINDOW_SECONDS: f64 = 900.0;
+
+/// Seconds to wait at `position` given a queue's recent assignment times (newest first):
+/// `position` divided by the assignment rate, measured from the oldest assignment until
+/// now (a queue that stalled since must not look fast) and over at least
+/// [`MIN_RATE_WINDOW_SECONDS`]; [`COLD_START_SECONDS_PER_POSITION`] per place while there
+/// are fewer than two assignments to measure.
 pub fn estimate_wait(position: u64, recent: &[OffsetDateTime], now: OffsetDateTime) -> u64 {
     if let (Some(newest), Some(oldest)) = (recent.first(), recent.last())
         && recent.len() >= 2
     {
-        // The rate over the window from the oldest assignment until now (not until the
-        // newest one: a queue that stalled since must not look fast).
-        let span = (now.max(*newest) - *oldest).as_seconds_f64().max(1.0);
-        let per_second = (recent.len() - 1) as f64 / span;
+        let span = (now.max(*newest) - *oldest)
+            .as_seconds_f64()
+            .max(MIN_RATE_WINDOW_SECONDS);
+        let per_second = recent.len() as f64 / span;
         return (position as f64 / per_second).ceil() as u64;
     }
     position.saturating_mul(COLD_START_SECONDS_PER_POSITION)
@@ -1166,21 +1214,25 @@ mod tests {
 
     #[test]
     fn estimate_uses_the_recent_rate_or_the_cold_start_figure() {
-        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_000);
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(10_000);
         assert_eq!(
             estimate_wait(3, &[], now),
             3 * COLD_START_SECONDS_PER_POSITION
         );
-        // 5 assignments over the last 400 s: one per 100 s.
-        let recent: Vec<_> = (0..5)
-            .map(|i| now - time::Duration::seconds(i * 100))
+        // 30 assignments over the last 3,000 s: one per 100 s.
+        let steady: Vec<_> = (0..30)
+            .map(|i| now - time::Duration::seconds(i * 100 + 100))
             .collect();
-        assert_eq!(estimate_wait(2, &recent, now), 200);
-        // The same five, but the last one 10 minutes ago: slower now.
-        let stalled: Vec<_> = recent
+        assert_eq!(estimate_wait(2, &steady, now), 200);
+        // The same thirty, but the last one 20 minutes ago: slower now.
+        let stalled: Vec<_> = steady
             .iter()
-            .map(|at| *at - time::Duration::seconds(600))
+            .map(|at| *at - time::Duration::seconds(1_200))
             .collect();
-        assert_eq!(estimate_wait(2, &stalled, now), 500);
+        assert_eq!(estimate_wait(2, &stalled, now), 280);
+        // Four instant assignments a second ago (a backlog taken at once): measured over
+        // the minimum window, not as one place per second.
+        let burst = vec![now - time::Duration::seconds(1); 4];
+        assert_eq!(estimate_wait(1, &burst, now), 225);
     }
 }

@@ -58,6 +58,7 @@ pub struct Limits {
     messages: DefaultKeyedRateLimiter<VisitorId>,
     chat_starts: DefaultKeyedRateLimiter<VisitorId>,
     public_forms: DefaultKeyedRateLimiter<IpAddr>,
+    support_requests: DefaultKeyedRateLimiter<IpAddr>,
     sockets: Arc<Mutex<HashMap<IpAddr, u32>>>,
 }
 
@@ -83,6 +84,9 @@ impl Limits {
                     .allow_burst(nonzero(settings.visitor_chat_start_burst)),
             ),
             public_forms: RateLimiter::keyed(per_minute(settings.public_forms_per_ip_per_minute)),
+            support_requests: RateLimiter::keyed(per_minute(
+                settings.public_forms_per_ip_per_minute,
+            )),
             sockets: Arc::default(),
             settings,
         }
@@ -103,9 +107,15 @@ impl Limits {
         check(&self.messages, &visitor)
     }
 
-    /// One public form post (offline message, support request) from `ip`.
+    /// One offline message posted from `ip` (its own budget: widget traffic from an
+    /// office must not block the platform's support form, nor the other way round).
     pub fn public_form(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
         ip.map_or(Ok(()), |ip| check(&self.public_forms, &ip))
+    }
+
+    /// One support request to the platform from `ip`.
+    pub fn support_request(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
+        ip.map_or(Ok(()), |ip| check(&self.support_requests, &ip))
     }
 
     /// One new chat from a visitor.
@@ -143,6 +153,7 @@ impl Limits {
         self.messages.retain_recent();
         self.chat_starts.retain_recent();
         self.public_forms.retain_recent();
+        self.support_requests.retain_recent();
     }
 }
 

@@ -143,7 +143,7 @@ pub async fn create_support_request(
 ) -> Result<(StatusCode, Json<CreatedDto>), ApiError> {
     state
         .limits
-        .public_form(client.browser.ip)
+        .support_request(client.browser.ip)
         .map_err(|retry| ApiError::rate_limited(retry.0))?;
     let request = state
         .app

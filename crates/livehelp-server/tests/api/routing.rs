@@ -591,6 +591,16 @@ async fn supervisor_monitors_whispers_and_barges_in() {
         })
         .await;
     supervisor.ack(join).await;
+    // Joining again changes nothing and says so.
+    let again = Uuid::new_v4();
+    supervisor
+        .send(&ClientFrame::Barge {
+            client_msg_id: again,
+            conversation_id: c,
+            mode: "join".into(),
+        })
+        .await;
+    assert_eq!(supervisor.error_code(Some(again)).await, "invalid_request");
     let seq = supervisor.say(c, "Supervisor here").await;
     visitor.wait_for_seq(c, seq).await;
     // Take over: the supervisor owns it; the old owner stops following.
@@ -829,6 +839,16 @@ async fn routing_administration_and_bad_input() {
     assert_eq!(again.status(), 409);
     let body: Value = again.json().await.expect("json");
     assert_eq!(body["code"], "department_name_taken");
+    // The same name in another case would look the same to visitors.
+    let lower = app
+        .send_json(
+            Method::POST,
+            "/api/v1/departments",
+            &admin,
+            Some(json!({"name": "sales"})),
+        )
+        .await;
+    assert_eq!(lower.status(), 409);
     let bad_mode = app
         .send_json(
             Method::POST,
