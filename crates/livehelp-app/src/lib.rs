@@ -36,8 +36,8 @@ pub use error::{AppError, FormKind};
 pub use forms::{PrechatRecord, WidgetMode, field_kind};
 pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,
-    OperatorOverview, Overview, QueueStatus, RoutingOptions, TransferTarget, check_chat_limit,
-    estimate_wait,
+    MIN_RATE_WINDOW_SECONDS, OperatorOverview, Overview, QueueStatus, RoutingOptions,
+    TransferTarget, check_chat_limit, estimate_wait,
 };
 pub use surveys::{
     MAX_RESULT_RESPONSES, OfferedSurvey, QuestionInput, QuestionResult, ResultsQuery, SurveyError,
