@@ -326,19 +326,13 @@ async fn require_department(
     tenant: TenantId,
     department: DepartmentId,
 ) -> StoreResult<()> {
-    let known: bool = sqlx::query_scalar(
+    require_row(
+        connection,
         "SELECT EXISTS (SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2)",
+        tenant,
+        department.as_uuid(),
     )
-    .bind(tenant.as_uuid())
-    .bind(department.as_uuid())
-    .fetch_one(&mut *connection)
     .await
-    .map_err(store_error)?;
-    if known {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
 }
 
 /// `Open`: the stored duplicate if the key was used, the visitor's open conversation if
@@ -554,14 +548,29 @@ async fn require_operator(
     tenant: TenantId,
     operator: OperatorId,
 ) -> StoreResult<()> {
-    let known: bool = sqlx::query_scalar(
+    require_row(
+        connection,
         "SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = $1 AND id = $2)",
+        tenant,
+        operator.as_uuid(),
     )
-    .bind(tenant.as_uuid())
-    .bind(operator.as_uuid())
-    .fetch_one(&mut *connection)
     .await
-    .map_err(store_error)?;
+}
+
+/// `NotFound` unless `exists` (a `SELECT EXISTS (...)` over `$1` tenant and `$2` id) is
+/// true: a clear "not this tenant's" instead of a foreign-key error later.
+async fn require_row(
+    connection: &mut SqliteConnection,
+    exists: &'static str,
+    tenant: TenantId,
+    id: Uuid,
+) -> StoreResult<()> {
+    let known: bool = sqlx::query_scalar(exists)
+        .bind(tenant.as_uuid())
+        .bind(id)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(store_error)?;
     if known {
         Ok(())
     } else {
