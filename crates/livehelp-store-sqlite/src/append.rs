@@ -24,6 +24,16 @@ use crate::rows::{
     to_micros,
 };
 
+/// The idempotency condition of every conditional update: no message of this author with
+/// this `client_msg_id` yet (`$1` tenant, `$3` author kind, `$4` author key, `$5` key),
+/// spelled like the index `messages_client_msg_id` so SQLite uses it.
+macro_rules! not_stored_yet {
+    () => {
+        " AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
+         AND author_kind = $3 AND ifnull(author_id, X'') = $4 AND client_msg_id = $5) "
+    };
+}
+
 /// The operator's load is below their chat limit (own, else the tenant's; none means no
 /// limit) and their account is enabled. `$1` is the tenant and `$6` the operator. The
 /// writer holds the write lock for the whole batch, so the count cannot change between
@@ -86,14 +96,13 @@ pub(crate) async fn apply_append(
             return Ok(opened);
         }
         AppendEffect::Message { operator: None } => {
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
@@ -105,14 +114,13 @@ pub(crate) async fn apply_append(
         AppendEffect::Message {
             operator: Some(operator),
         } => {
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $6 \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
@@ -130,10 +138,9 @@ pub(crate) async fn apply_append(
                  SET state = 'active', operator_id = $6, accepted_at = $7, assigned_at = $7, \
                      assigned_seq = last_seq + 1, auto_assigned = $8, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'queued' \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                   AND ",
+                   ",
+                not_stored_yet!(),
+                " AND ",
                 under_limit!(),
                 " RETURNING *"
             ))
@@ -159,10 +166,9 @@ pub(crate) async fn apply_append(
                  SET operator_id = $6, assigned_at = $7, assigned_seq = last_seq + 1, \
                      auto_assigned = $8, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $9 \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                   AND ",
+                   ",
+                not_stored_yet!(),
+                " AND ",
                 under_limit!(),
                 " RETURNING *"
             ))
@@ -185,17 +191,16 @@ pub(crate) async fn apply_append(
             if let Some(department) = department_id {
                 require_department(connection, tenant, *department).await?;
             }
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations \
                  SET state = 'queued', operator_id = NULL, accepted_at = NULL, \
                      assigned_at = NULL, assigned_seq = NULL, auto_assigned = 0, \
                      department_id = $6, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'active' AND operator_id = $7 \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
@@ -208,14 +213,13 @@ pub(crate) async fn apply_append(
         }
         AppendEffect::Join { operator } => {
             require_operator(connection, tenant, *operator).await?;
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
@@ -225,16 +229,15 @@ pub(crate) async fn apply_append(
             .await
         }
         AppendEffect::ParticipantMessage { operator } => {
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state = 'active' \
                    AND EXISTS (SELECT 1 FROM conversation_participants WHERE tenant_id = $1 \
                        AND conversation_id = $2 AND operator_id = $6) \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
@@ -249,17 +252,16 @@ pub(crate) async fn apply_append(
             if let Some(ended_by) = ended_by {
                 require_operator(connection, tenant, OperatorId::from_uuid(ended_by)).await?;
             }
-            sqlx::query_as::<_, ConversationRow>(
+            sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations \
                  SET state = 'ended', ended_at = $6, end_reason = $7, \
                      ended_by_operator_id = $8, last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
                    AND ($9 IS NULL OR operator_id = $9) \
-                   AND NOT EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 \
-                       AND author_kind = $3 AND ifnull(author_id, X'') = $4 \
-                       AND client_msg_id = $5) \
-                 RETURNING *",
-            )
+                   ",
+                not_stored_yet!(),
+                " RETURNING *"
+            ))
             .bind(tenant.as_uuid())
             .bind(message.conversation_id.as_uuid())
             .bind(author_kind(message.author))
