@@ -135,15 +135,14 @@ impl App {
     ) -> Result<Appended, AppError> {
         let text = MessageText::parse(text)?;
         let (kind, author, author_name, operator) = match principal {
-            Principal::Visitor(visitor) => {
-                self.visitor_conversation(visitor, conversation_id).await?;
-                (
-                    MessageKind::Visitor,
-                    MessageAuthor::Visitor(visitor.visitor_id),
-                    visitor.name.clone(),
-                    None,
-                )
-            }
+            // The store refuses a visitor's message into anyone else's conversation
+            // (`NotFound`, in the same update that takes the `seq`): no read first.
+            Principal::Visitor(visitor) => (
+                MessageKind::Visitor,
+                MessageAuthor::Visitor(visitor.visitor_id),
+                visitor.name.clone(),
+                None,
+            ),
             Principal::Operator(operator) => (
                 MessageKind::Operator,
                 MessageAuthor::Operator(operator.operator_id),

@@ -41,6 +41,78 @@ pub struct Plan {
     pub warmup: Duration,
     /// Counted.
     pub measure: Duration,
+    /// A window of the measured time at a multiple of `rate` (the `burst` scenario).
+    pub burst: Option<Burst>,
+}
+
+/// A stretch of the run offered at `factor` times the plan's rate.
+#[derive(Debug, Clone, Copy)]
+pub struct Burst {
+    /// Start, counted from the end of the warm-up.
+    pub after: Duration,
+    /// Length.
+    pub length: Duration,
+    /// Multiple of the base rate.
+    pub factor: f64,
+}
+
+impl Plan {
+    /// The burst as (start s, end s, rate) from the run's start, or none.
+    fn burst_window(&self) -> Option<(f64, f64, f64)> {
+        self.burst.map(|burst| {
+            let from = (self.warmup + burst.after).as_secs_f64();
+            (
+                from,
+                from + burst.length.as_secs_f64(),
+                self.rate * burst.factor,
+            )
+        })
+    }
+
+    /// Messages due in the first `elapsed` seconds of the run (fractional).
+    pub fn due_by(&self, elapsed: f64) -> f64 {
+        match self.burst_window() {
+            None => elapsed * self.rate,
+            Some((from, to, fast)) => {
+                let before = elapsed.min(from) * self.rate;
+                let during = (elapsed.clamp(from, to) - from) * fast;
+                let after = (elapsed - to).max(0.0) * self.rate;
+                before + during + after
+            }
+        }
+    }
+
+    /// Seconds from the run's start at which message `index` is due (the inverse of
+    /// [`Plan::due_by`]).
+    pub fn due_at(&self, index: u64) -> f64 {
+        let index = index as f64;
+        match self.burst_window() {
+            None => index / self.rate,
+            Some((from, to, fast)) => {
+                let first = from * self.rate;
+                let second = first + (to - from) * fast;
+                if index < first {
+                    index / self.rate
+                } else if index < second {
+                    from + (index - first) / fast
+                } else {
+                    to + (index - second) / self.rate
+                }
+            }
+        }
+    }
+
+    /// Messages in the whole run, warm-up included.
+    pub fn total(&self) -> u64 {
+        self.due_by((self.warmup + self.measure).as_secs_f64()) as u64
+    }
+
+    /// Mean offered msg/s over the measured window.
+    pub fn mean_rate(&self) -> f64 {
+        let warm = self.warmup.as_secs_f64();
+        let end = warm + self.measure.as_secs_f64();
+        (self.due_by(end) - self.due_by(warm)) / self.measure.as_secs_f64()
+    }
 }
 
 /// What one run measured.
@@ -77,6 +149,9 @@ pub struct Outcome {
     /// How late the generator handed each message to its socket (its own lag; large
     /// values mean the generator, not the server, was the limit).
     pub send_lag: Summary,
+    /// End-to-end latency of the messages due inside the burst (`burst` scenario; empty
+    /// otherwise).
+    pub burst: Summary,
     /// Server CPU time per delivered message, µs.
     pub server_cpu_us_per_msg: f64,
     /// Server CPU use in the window, % of one core.
@@ -148,7 +223,7 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
     // Let setup frames (replays, `operator_joined`) settle before the clock starts.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let total = ((plan.warmup + plan.measure).as_secs_f64() * plan.rate) as u64;
+    let total = plan.total();
     let start = Instant::now() + Duration::from_millis(20);
     let warm_end = start + plan.warmup;
     let measure_end = warm_end + plan.measure;
@@ -165,7 +240,7 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
         let due = if now < start {
             0
         } else {
-            (((now - start).as_secs_f64() * plan.rate) as u64 + 1).min(total)
+            (plan.due_by((now - start).as_secs_f64()) as u64 + 1).min(total)
         };
         while next < due {
             let conversation = (next % conversations as u64) as usize;
@@ -201,7 +276,7 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
             } else {
                 &operator_out[operator]
             };
-            let due_at = start + Duration::from_secs_f64(next as f64 / plan.rate);
+            let due_at = start + Duration::from_secs_f64(plan.due_at(next));
             if due_at >= warm_end && due_at < measure_end {
                 tracker
                     .borrow_mut()
@@ -226,7 +301,7 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
             // Tokio's timer has a 1 ms grain, too coarse for a floor measured in µs: sleep
             // to just short of the next due time, then yield (letting the readers run)
             // until it comes.
-            let next_due = start + Duration::from_secs_f64(next as f64 / plan.rate);
+            let next_due = start + Duration::from_secs_f64(plan.due_at(next));
             let now = Instant::now();
             if next_due > now + Duration::from_micros(2_500) {
                 tokio::time::sleep_until((next_due - Duration::from_micros(2_000)).into()).await;
@@ -347,7 +422,7 @@ struct Tracker {
     target: Target,
     nonce: u64,
     conversations: usize,
-    rate: f64,
+    plan: Plan,
     start: Instant,
     warm_end: Instant,
     measure_end: Instant,
@@ -371,6 +446,8 @@ struct Tracker {
     operator_to_visitor: Samples,
     ack: Samples,
     send_lag: Samples,
+    /// End-to-end latency of the messages due inside the burst, if any.
+    in_burst: Samples,
     problems: Vec<String>,
 }
 
@@ -381,7 +458,7 @@ impl Tracker {
             target,
             nonce,
             conversations: plan.conversations,
-            rate: plan.rate,
+            plan: *plan,
             start: now,
             warm_end: now,
             measure_end: now,
@@ -403,6 +480,7 @@ impl Tracker {
             operator_to_visitor: Samples::default(),
             ack: Samples::default(),
             send_lag: Samples::default(),
+            in_burst: Samples::default(),
             problems: Vec::new(),
         }
     }
@@ -427,7 +505,7 @@ impl Tracker {
     /// Due time of a turn, and whether it falls in the measured window.
     fn due(&self, conversation: u32, turn: u32) -> (Instant, bool) {
         let index = u64::from(turn) * self.conversations as u64 + u64::from(conversation);
-        let due = self.start + Duration::from_secs_f64(index as f64 / self.rate);
+        let due = self.start + Duration::from_secs_f64(self.plan.due_at(index));
         (due, due >= self.warm_end && due < self.measure_end)
     }
 
@@ -485,6 +563,12 @@ impl Tracker {
                     match side {
                         Side::Operator => self.visitor_to_operator.push(latency),
                         Side::Visitor => self.operator_to_visitor.push(latency),
+                    }
+                    if let Some((from, to, _)) = self.plan.burst_window() {
+                        let at = due.saturating_duration_since(self.start).as_secs_f64();
+                        if at >= from && at < to {
+                            self.in_burst.push(latency);
+                        }
                     }
                 }
             }
@@ -544,7 +628,7 @@ impl Tracker {
         };
         Outcome {
             target: self.target,
-            offered: self.rate,
+            offered: self.plan.mean_rate(),
             achieved: 0.0,
             sent,
             delivered: self.delivered,
@@ -558,6 +642,7 @@ impl Tracker {
             operator_to_visitor: self.operator_to_visitor.summary(),
             ack: self.ack.summary(),
             send_lag: self.send_lag.summary(),
+            burst: self.in_burst.summary(),
             server_cpu_us_per_msg: 0.0,
             server_cpu_percent: 0.0,
             generator_cpu_percent: 0.0,

@@ -12,6 +12,7 @@ mod chat;
 mod conns;
 mod corpus;
 mod floor;
+mod queue;
 mod report;
 mod servers;
 mod setup;
@@ -49,6 +50,12 @@ enum Scenario {
     Steady(Common),
     /// Ramps the offered rate until p99 > 10 ms, loss, or the rate is not achieved.
     Throughput(Common),
+    /// 1,000 msg/s with ten times that for 10 s in the middle of the measured window:
+    /// latency inside the burst and how fast it recovers.
+    Burst(Common),
+    /// Many chat requests, few operators (livehelp only: the peers have no queue): time
+    /// from `start_chat` to an operator's assignment under automatic routing.
+    Queue(Common),
     /// A fixed 20,000 msg/s: server CPU per message.
     Cpu(Common),
     /// N idle visitor connections: server RSS per connection.
@@ -135,6 +142,8 @@ fn main() -> anyhow::Result<()> {
             Scenario::Smoke(common) => smoke(&Bench::new(&common)?).await,
             Scenario::Steady(common) => steady(&Bench::new(&common)?).await.map(drop),
             Scenario::Throughput(common) => throughput(&Bench::new(&common)?).await.map(drop),
+            Scenario::Burst(common) => burst(&Bench::new(&common)?).await.map(drop),
+            Scenario::Queue(common) => queue::run(&Bench::new(&common)?).await,
             Scenario::Cpu(common) => cpu(&Bench::new(&common)?).await.map(drop),
             Scenario::Idle(common) => idle(&Bench::new(&common)?).await,
             Scenario::Reconnect(common) => reconnect(&Bench::new(&common)?).await,
@@ -142,6 +151,8 @@ fn main() -> anyhow::Result<()> {
             Scenario::All(common) => {
                 let context = Bench::new(&common)?;
                 steady(&context).await?;
+                burst(&context).await?;
+                queue::run(&context).await?;
                 cpu(&context).await?;
                 throughput(&context).await?;
                 idle(&context).await?;
@@ -216,6 +227,7 @@ impl Bench {
             rate: self.common.rate.unwrap_or(rate),
             warmup: Duration::from_secs_f64(self.common.warmup.unwrap_or(warmup)),
             measure: Duration::from_secs_f64(self.common.seconds.unwrap_or(seconds)),
+            burst: None,
         }
     }
 
@@ -336,6 +348,40 @@ async fn steady(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
         plan.conversations, plan.rate
     );
     std::fs::write(context.out.join("steady.md"), &table)?;
+    Ok(rows)
+}
+
+async fn burst(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
+    let dialogues = context.dialogues()?;
+    let targets = context.targets(&ALL);
+    // 5 s at the base rate, 10 s at ten times it, 5 s at the base rate again.
+    let plan = Plan {
+        burst: Some(chat::Burst {
+            after: Duration::from_secs(5),
+            length: Duration::from_secs(10),
+            factor: 10.0,
+        }),
+        ..context.plan(1000, 100, 1000.0, 2.0, 20.0)
+    };
+    let outcomes = chat_rounds(
+        context,
+        &targets,
+        context.common.rounds.unwrap_or(3),
+        plan,
+        &dialogues,
+    )
+    .await?;
+    report::write_json(&context.out, "burst.json", &outcomes)?;
+    let rows = rows(&outcomes, &targets);
+    let table = report::chat_table(&rows);
+    let bursts = report::burst_table(&outcomes, &targets);
+    println!(
+        "\nburst ({} conversations, {} msg/s with {} msg/s for 10 s):\n{table}\n{bursts}",
+        plan.conversations,
+        plan.rate,
+        plan.rate * 10.0
+    );
+    std::fs::write(context.out.join("burst.md"), format!("{table}\n{bursts}"))?;
     Ok(rows)
 }
 

@@ -1,6 +1,7 @@
 //! Results: medians over rounds, ratios to the floor, a Markdown table, a JSON file and an
 //! SVG chart of latency percentiles against offered load, all under the results folder.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -253,4 +254,37 @@ fn human_micros(value: f64) -> String {
     } else {
         format!("{value} µs")
     }
+}
+
+/// A Markdown table of the latency of the messages due inside a burst: per target the
+/// median over rounds of p50 / p99 / max, each with its ratio to the floor's.
+pub fn burst_table(outcomes: &BTreeMap<&'static str, Vec<Outcome>>, targets: &[Target]) -> String {
+    let pick = |target: Target, field: fn(&Outcome) -> f64| {
+        outcomes
+            .get(target.name())
+            .filter(|list| !list.is_empty())
+            .map(|list| median(&list.iter().map(field).collect::<Vec<_>>()))
+    };
+    let fields: [fn(&Outcome) -> f64; 3] =
+        [|o| o.burst.p50_us, |o| o.burst.p99_us, |o| o.burst.max_us];
+    let mut table = String::from(
+        "| target | in the burst: p50 µs | p99 µs | max µs |\n| --- | --- | --- | --- |\n",
+    );
+    for &target in targets {
+        if pick(target, fields[0]).is_none() {
+            continue;
+        }
+        let cells: Vec<String> = fields
+            .iter()
+            .map(|&field| {
+                let value = pick(target, field).unwrap_or_default();
+                match pick(Target::Floor, field) {
+                    Some(base) if base > 0.0 => format!("{value:.0} ({:.2}×)", value / base),
+                    _ => format!("{value:.0}"),
+                }
+            })
+            .collect();
+        let _ = writeln!(table, "| {} | {} |", target.name(), cells.join(" | "));
+    }
+    table
 }

@@ -192,6 +192,10 @@ fn start_livehelp(programs: &Programs) -> anyhow::Result<Server> {
         .arg("--demo")
         .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
         .args(["--max-connections", "1000000"])
+        // The load measures capacity, not abuse protection: a visitor in the `cpu` and
+        // `burst` loads sends up to 10 messages a second, over the default limit (2/s).
+        .args(["--visitor-messages-per-second", "1000"])
+        .args(["--visitor-message-burst", "1000"])
         .arg("--data-dir")
         .arg(&data_dir)
         .env("RUST_LOG", "warn,livehelp=info")

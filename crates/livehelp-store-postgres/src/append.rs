@@ -104,7 +104,7 @@ pub(crate) async fn apply_append(
             let sql = format!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
-                   AND {NOT_STORED_YET} \
+                   AND ($6::uuid IS NULL OR visitor_id = $6) AND {NOT_STORED_YET} \
                  RETURNING *"
             );
             sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
@@ -113,6 +113,7 @@ pub(crate) async fn apply_append(
                 .bind(kind)
                 .bind(key)
                 .bind(message.client_msg_id)
+                .bind(request.visitor_author().map(|visitor| visitor.as_uuid()))
                 .fetch_optional(&mut *connection)
                 .await
         }
@@ -392,6 +393,7 @@ async fn why_not(
         return replay(connection, tenant, request, stored).await;
     }
     match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) if request.foreign_to_visitor(&current) => Err(StoreError::NotFound),
         Some(current) if blocked_by_limit(&request.effect, &current) => Err(StoreError::Conflict {
             constraint: "operator_chat_limit",
         }),

@@ -95,6 +95,15 @@ async fn operator_writes_need_the_owner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitors_write_only_their_own_conversation() {
+    check(
+        "visitors_write_only_their_own_conversation",
+        testing::visitors_write_only_their_own_conversation,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenants_are_isolated() {
     check("tenants_are_isolated", testing::tenants_are_isolated).await;
 }

@@ -99,7 +99,7 @@ pub(crate) async fn apply_append(
             sqlx::query_as::<_, ConversationRow>(concat!(
                 "UPDATE conversations SET last_seq = last_seq + 1 \
                  WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'active') \
-                   ",
+                   AND ($6 IS NULL OR visitor_id = $6) ",
                 not_stored_yet!(),
                 " RETURNING *"
             ))
@@ -108,6 +108,7 @@ pub(crate) async fn apply_append(
             .bind(author_kind(message.author))
             .bind(author_key(message.author))
             .bind(message.client_msg_id)
+            .bind(request.visitor_author().map(|visitor| visitor.as_uuid()))
             .fetch_optional(&mut *connection)
             .await
         }
@@ -407,6 +408,7 @@ async fn why_not(
         return replay(connection, tenant, request, stored).await;
     }
     match fetch_conversation(&mut *connection, tenant, message.conversation_id).await? {
+        Some(current) if request.foreign_to_visitor(&current) => Err(StoreError::NotFound),
         Some(current) if blocked_by_limit(&request.effect, &current) => Err(StoreError::Conflict {
             constraint: "operator_chat_limit",
         }),

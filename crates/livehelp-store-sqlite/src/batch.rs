@@ -169,7 +169,10 @@ async fn try_run(
             outcomes.push(outcome);
             continue;
         }
-        let Some(current) = conversations.get_mut(&conversation_key) else {
+        let Some(current) = conversations
+            .get_mut(&conversation_key)
+            .filter(|current| !request.foreign_to_visitor(current))
+        else {
             outcomes.push(Err(StoreError::NotFound));
             continue;
         };

@@ -74,6 +74,11 @@ async fn operator_writes_need_the_owner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitors_write_only_their_own_conversation() {
+    check(testing::visitors_write_only_their_own_conversation).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenants_are_isolated() {
     check(testing::tenants_are_isolated).await;
 }

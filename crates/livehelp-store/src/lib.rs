@@ -11,10 +11,10 @@
 use async_trait::async_trait;
 use livehelp_domain::{
     AuditEntry, AuditEntryId, Conversation, ConversationId, Department, DepartmentId, Email,
-    EndReason, Message, NewMessage, Operator, OperatorId, OperatorLoad, OperatorSession,
-    OperatorStatus, PageRef, PasswordReset, PlatformAdmin, RoutingSettings, SessionId, Site,
-    SiteKey, Tenant, TenantId, TenantStatus, Timestamp, Visitor, VisitorId, VisitorSession,
-    VisitorSessionId,
+    EndReason, Message, MessageAuthor, NewMessage, Operator, OperatorId, OperatorLoad,
+    OperatorSession, OperatorStatus, PageRef, PasswordReset, PlatformAdmin, RoutingSettings,
+    SessionId, Site, SiteKey, Tenant, TenantId, TenantStatus, Timestamp, Visitor, VisitorId,
+    VisitorSession, VisitorSessionId,
 };
 use thiserror::Error;
 
@@ -376,6 +376,25 @@ pub struct AppendRequest {
     pub message: NewMessage,
     /// What else changes.
     pub effect: AppendEffect,
+}
+
+impl AppendRequest {
+    /// The visitor who wrote the message, if a visitor did. A visitor's message goes only
+    /// into that visitor's own conversation: for any other the store answers `NotFound`,
+    /// exactly as for a missing one (ARCHITECTURE.md invariant 7), checked in the same
+    /// conditional update that takes the `seq`, so callers need no read first.
+    pub fn visitor_author(&self) -> Option<VisitorId> {
+        match self.message.author {
+            MessageAuthor::Visitor(visitor) => Some(visitor),
+            _ => None,
+        }
+    }
+
+    /// Whether `conversation` is not the writing visitor's (see [`Self::visitor_author`]).
+    pub fn foreign_to_visitor(&self, conversation: &Conversation) -> bool {
+        self.visitor_author()
+            .is_some_and(|visitor| visitor != conversation.visitor_id)
+    }
 }
 
 /// The result of an append.

@@ -6,8 +6,17 @@
 //! duplicate and dropped; a newer one means something was missed, and the gap is filled
 //! from the store first. So a client sees each message exactly once, in order, however
 //! the bus behaves (it is only a wake-up).
+//!
+//! Pipelining: `send_message` frames are handed, in the order read, to a task of the
+//! connection's own ([`send_loop`]) that appends them one after another and sends each
+//! `ack`, so the reader keeps delivering the other side's messages while a send commits
+//! (an operator with several chats would otherwise deliver nothing during each of their
+//! own commits). Sends are answered in the order read (refusals too); any other frame
+//! waits until the sends read before it are answered, so frames still take effect, and
+//! are answered, in the order the client sent them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
@@ -23,7 +32,7 @@ use livehelp_protocol::{
     ServerFrame,
 };
 use livehelp_store::Appended;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
@@ -31,6 +40,8 @@ use crate::{ApiError, AppState, convert};
 
 /// Frames queued for the writer before the reader waits (back-pressure on slow readers).
 const OUTGOING_CAPACITY: usize = 256;
+/// `send_message` frames read but not yet answered before the reader waits.
+const SENDS_IN_FLIGHT: usize = 64;
 /// Close code when an operator's login session ended (logout, revocation, disabling,
 /// suspension): an application code, so clients do not confuse it with 1008 (frame too
 /// large) and can go to the login page instead of reconnecting.
@@ -72,7 +83,18 @@ pub async fn run<S, R>(
     gauge.inc();
     let (out, outgoing) = mpsc::channel(OUTGOING_CAPACITY);
     let writer = tokio::spawn(write_loop(sink, outgoing));
+    let (sends, jobs) = mpsc::channel(SENDS_IN_FLIGHT);
+    let pending = Arc::new(watch::Sender::new(0usize));
+    let sender = tokio::spawn(send_loop(
+        state.clone(),
+        principal.clone(),
+        out.clone(),
+        jobs,
+        Arc::clone(&pending),
+    ));
     let mut connection = Connection {
+        sends,
+        pending,
         app: state.app.clone(),
         state: state.clone(),
         principal,
@@ -89,11 +111,16 @@ pub async fn run<S, R>(
     }
     connection.stop_monitoring().await;
     drop(connection);
+    let _ = sender.await;
     let _ = writer.await;
     gauge.dec();
 }
 
 struct Connection {
+    /// `send_message` jobs for [`send_loop`], in the order read.
+    sends: mpsc::Sender<SendJob>,
+    /// How many jobs handed to [`send_loop`] are not answered yet.
+    pending: Arc<watch::Sender<usize>>,
     app: App,
     state: AppState,
     principal: Principal,
@@ -397,6 +424,15 @@ impl Connection {
     }
 
     async fn on_frame(&mut self, frame: ClientFrame) -> Result<(), FrameFailure> {
+        if !matches!(
+            frame,
+            ClientFrame::SendMessage { .. } | ClientFrame::Typing { .. } | ClientFrame::Ping {}
+        ) {
+            // Earlier sends take effect first (an `end_chat` right after a message must
+            // not overtake it).
+            let mut pending = self.pending.subscribe();
+            let _ = pending.wait_for(|pending| *pending == 0).await;
+        }
         let now = time::OffsetDateTime::now_utc();
         match frame {
             ClientFrame::StartChat {
@@ -423,6 +459,11 @@ impl Connection {
                     .app
                     .start_chat(visitor, client_msg_id, department, prechat.as_ref(), now)
                     .await?;
+                self.subscribe(Topic::Conversation(
+                    appended.conversation.tenant_id,
+                    appended.conversation.id,
+                ))
+                .await;
                 self.ack(client_msg_id, &appended).await?;
                 self.follow(appended.conversation.id, 0).await?;
             }
@@ -431,23 +472,30 @@ impl Connection {
                 conversation_id,
                 text,
             } => {
-                if let Principal::Visitor(visitor) = &self.principal {
-                    self.state
+                // A refusal goes through the send loop too, so every send is answered
+                // in the order it was read.
+                let refused = match &self.principal {
+                    Principal::Visitor(visitor) => self
+                        .state
                         .limits
                         .visitor_message(visitor.visitor_id)
-                        .map_err(rate_limited)?;
+                        .err()
+                        .map(|retry| AppError::RateLimited {
+                            retry_after_seconds: retry.0,
+                        }),
+                    Principal::Operator(_) => None,
+                };
+                self.pending.send_modify(|pending| *pending += 1);
+                let job = SendJob {
+                    conversation_id: ConversationId::from_uuid(conversation_id),
+                    client_msg_id,
+                    text,
+                    now,
+                    refused,
+                };
+                if self.sends.send(job).await.is_err() {
+                    return Err(Stop::WriterGone.into());
                 }
-                let appended = self
-                    .app
-                    .send_message(
-                        &self.principal,
-                        ConversationId::from_uuid(conversation_id),
-                        client_msg_id,
-                        text,
-                        now,
-                    )
-                    .await?;
-                self.ack(client_msg_id, &appended).await?;
             }
             ClientFrame::Typing {
                 conversation_id,
@@ -477,6 +525,14 @@ impl Connection {
                         now,
                     )
                     .await?;
+                // Subscribe before the ack: once the client knows it owns the chat, what
+                // is published there reaches it (typing is never stored, so it could not
+                // be caught up later).
+                self.subscribe(Topic::Conversation(
+                    appended.conversation.tenant_id,
+                    appended.conversation.id,
+                ))
+                .await;
                 self.ack(client_msg_id, &appended).await?;
                 let delivered = self
                     .followed
@@ -609,6 +665,14 @@ impl Connection {
                     .app
                     .barge(&operator, conversation_id, client_msg_id, mode, now)
                     .await?;
+                // Subscribe before the ack: once the client knows it owns the chat, what
+                // is published there reaches it (typing is never stored, so it could not
+                // be caught up later).
+                self.subscribe(Topic::Conversation(
+                    appended.conversation.tenant_id,
+                    appended.conversation.id,
+                ))
+                .await;
                 self.ack(client_msg_id, &appended).await?;
                 let delivered = self.followed.get(&conversation_id).copied().unwrap_or(0);
                 self.follow(conversation_id, delivered).await?;
@@ -872,16 +936,8 @@ impl Connection {
     }
 
     async fn ack(&mut self, client_msg_id: Uuid, appended: &Appended) -> Result<(), Stop> {
-        if !appended.duplicate {
-            self.state.metrics.messages_committed.inc();
-        }
-        self.send(ServerFrame::Ack {
-            client_msg_id,
-            conversation_id: appended.conversation.id.as_uuid(),
-            message_id: appended.message.id.as_uuid(),
-            seq: appended.message.seq,
-        })
-        .await
+        let frame = ack_frame(&self.state, client_msg_id, appended);
+        self.send(frame).await
     }
 
     async fn app_error(
@@ -897,19 +953,8 @@ impl Connection {
         error: ApiError,
         client_msg_id: Option<Uuid>,
     ) -> Result<(), Stop> {
-        self.state
-            .metrics
-            .frame_errors
-            .get_or_create(&vec![("code", error.code.as_str().to_owned())])
-            .inc();
-        self.send(ServerFrame::Error {
-            code: error.code,
-            message: error.message,
-            client_msg_id,
-            retry_after: error.retry_after,
-            fields: error.fields,
-        })
-        .await
+        let frame = error_frame(&self.state, error, client_msg_id);
+        self.send(frame).await
     }
 
     async fn error(
@@ -952,6 +997,85 @@ impl From<AppError> for FrameFailure {
 impl From<Stop> for FrameFailure {
     fn from(stop: Stop) -> Self {
         FrameFailure::Stop(stop)
+    }
+}
+
+/// One `send_message` frame waiting for [`send_loop`].
+struct SendJob {
+    conversation_id: ConversationId,
+    client_msg_id: Uuid,
+    text: String,
+    /// When the frame was read.
+    now: time::OffsetDateTime,
+    /// Refused before the store (rate limit): answer this error instead.
+    refused: Option<AppError>,
+}
+
+/// Appends a connection's `send_message` frames one after another, in the order read,
+/// and answers each with `ack` or `error`. Ends when the reader is gone and every job is
+/// answered; once the client is gone the remaining jobs are dropped unanswered (the
+/// client resends them with the same `client_msg_id`, which cannot double a message).
+async fn send_loop(
+    state: AppState,
+    principal: Principal,
+    out: mpsc::Sender<Outgoing>,
+    mut jobs: mpsc::Receiver<SendJob>,
+    pending: Arc<watch::Sender<usize>>,
+) {
+    let mut client_gone = false;
+    while let Some(job) = jobs.recv().await {
+        if !client_gone {
+            let outcome = match job.refused {
+                Some(error) => Err(error),
+                None => {
+                    state
+                        .app
+                        .send_message(
+                            &principal,
+                            job.conversation_id,
+                            job.client_msg_id,
+                            job.text,
+                            job.now,
+                        )
+                        .await
+                }
+            };
+            let frame = match outcome {
+                Ok(appended) => ack_frame(&state, job.client_msg_id, &appended),
+                Err(error) => error_frame(&state, ApiError::from(error), Some(job.client_msg_id)),
+            };
+            client_gone = out.send(Outgoing::Frame(frame.to_json())).await.is_err();
+        }
+        pending.send_modify(|pending| *pending = pending.saturating_sub(1));
+    }
+}
+
+/// The `ack` for a committed request (counted in the metrics unless a repeat).
+fn ack_frame(state: &AppState, client_msg_id: Uuid, appended: &Appended) -> ServerFrame {
+    if !appended.duplicate {
+        state.metrics.messages_committed.inc();
+    }
+    ServerFrame::Ack {
+        client_msg_id,
+        conversation_id: appended.conversation.id.as_uuid(),
+        message_id: appended.message.id.as_uuid(),
+        seq: appended.message.seq,
+    }
+}
+
+/// The `error` frame for a refused request (counted in the metrics by code).
+fn error_frame(state: &AppState, error: ApiError, client_msg_id: Option<Uuid>) -> ServerFrame {
+    state
+        .metrics
+        .frame_errors
+        .get_or_create(&vec![("code", error.code.as_str().to_owned())])
+        .inc();
+    ServerFrame::Error {
+        code: error.code,
+        message: error.message,
+        client_msg_id,
+        retry_after: error.retry_after,
+        fields: error.fields,
     }
 }
 

@@ -318,3 +318,100 @@ async fn shutdown_closes_sockets_with_going_away_after_committing_acked_messages
     let close = visitor.closed.clone().flatten().expect("a close frame");
     assert_eq!(u16::from(close.code), 1001);
 }
+
+/// Sends are pipelined (the reader does not wait for each commit), yet a client that
+/// writes 15 messages and `end_chat` without waiting for any answer gets every `ack` in
+/// the order it sent them, then the `end_chat` ack, and the transcript holds the 15
+/// messages in that order before `chat_ended`. Meanwhile the operator, who also writes
+/// without waiting, receives each visitor message once and in order.
+#[tokio::test]
+async fn pipelined_sends_are_answered_and_stored_in_order_before_a_following_end() {
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let (cookie, mut operator) = app.operator_client(&tenant.operator_email).await;
+    let (_, mut visitor) = app.visitor(&tenant.site_key, Some("Pipe")).await;
+    let conversation = visitor.start_chat().await;
+    operator.accept(conversation).await;
+
+    let visitor_keys: Vec<Uuid> = (0..15).map(|_| Uuid::new_v4()).collect();
+    let operator_keys: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
+    for (index, key) in visitor_keys.iter().enumerate() {
+        visitor
+            .send(&ClientFrame::SendMessage {
+                client_msg_id: *key,
+                conversation_id: conversation,
+                text: format!("visitor line {index}"),
+            })
+            .await;
+        if let Some(key) = operator_keys.get(index) {
+            operator
+                .send(&ClientFrame::SendMessage {
+                    client_msg_id: *key,
+                    conversation_id: conversation,
+                    text: format!("operator line {index}"),
+                })
+                .await;
+        }
+    }
+    let end_key = Uuid::new_v4();
+    visitor
+        .send(&ClientFrame::EndChat {
+            client_msg_id: end_key,
+            conversation_id: conversation,
+        })
+        .await;
+
+    // The visitor's answers, in the order sent: 15 acks, then the end's.
+    let mut answered = Vec::new();
+    while answered.len() < visitor_keys.len() + 1 {
+        match visitor.next().await.expect("the socket stays open") {
+            ServerFrame::Ack { client_msg_id, .. } => answered.push(client_msg_id),
+            ServerFrame::Error {
+                client_msg_id: Some(key),
+                code,
+                ..
+            } => panic!("{key} was refused: {}", code.as_str()),
+            _ => {}
+        }
+    }
+    let mut expected = visitor_keys.clone();
+    expected.push(end_key);
+    assert_eq!(answered, expected, "acks come in the order the frames were sent");
+
+    // The operator's own answers are in order too (the chat may have ended under the
+    // last ones: those are refused, never dropped).
+    let mut operator_answers = Vec::new();
+    while operator_answers.len() < operator_keys.len() {
+        match operator.next().await.expect("the socket stays open") {
+            ServerFrame::Ack { client_msg_id, .. } => operator_answers.push(client_msg_id),
+            ServerFrame::Error {
+                client_msg_id: Some(key),
+                ..
+            } => operator_answers.push(key),
+            _ => {}
+        }
+    }
+    assert_eq!(operator_answers, operator_keys);
+
+    let transcript = app.transcript(conversation, &cookie).await;
+    let lines: Vec<&str> = transcript
+        .messages
+        .iter()
+        .filter(|message| message.kind == "visitor")
+        .map(|message| message.text.as_str())
+        .collect();
+    let sent: Vec<String> = (0..15).map(|index| format!("visitor line {index}")).collect();
+    assert_eq!(lines, sent, "the visitor's lines are stored in the order sent");
+    let last = transcript.messages.last().expect("messages");
+    assert_eq!(last.event.as_deref(), Some("chat_ended"), "the end comes last");
+    let seqs: Vec<i64> = transcript.messages.iter().map(|message| message.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    operator.wait_for_seq(conversation, last.seq).await;
+    let delivered: Vec<String> = operator
+        .messages_of(conversation)
+        .iter()
+        .filter(|message| message.kind == "visitor")
+        .map(|message| message.text.clone())
+        .collect();
+    assert_eq!(delivered, sent, "the operator got each visitor line once, in order");
+}

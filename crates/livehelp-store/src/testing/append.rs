@@ -487,3 +487,64 @@ pub async fn close_answers_queued_appends_then_refuses(store: Arc<dyn Store>) {
         (2..=count + 1).collect::<Vec<_>>()
     );
 }
+
+/// A visitor's message into another visitor's conversation is `NotFound`, like a missing
+/// conversation, alone and in a burst of concurrent appends (the SQLite writer's bulk
+/// path), and takes no `seq`.
+pub async fn visitors_write_only_their_own_conversation(store: Arc<dyn Store>) {
+    let fixture = Fixture::new(&*store).await;
+    let tenant = fixture.tenant.id;
+    let owner = fixture.visitor.id;
+    let stranger = fixture.new_visitor(&*store).await.id;
+    let conversation = fixture.open(&*store, owner).await;
+
+    let alone = store
+        .append(
+            tenant,
+            visitor_message(conversation.id, stranger, "not mine", Some(Uuid::now_v7())),
+        )
+        .await;
+    assert!(
+        matches!(alone, Err(StoreError::NotFound)),
+        "a stranger's message was not refused as NotFound: {alone:?}"
+    );
+
+    let mut tasks = JoinSet::new();
+    for index in 0..20 {
+        let store = store.clone();
+        let author = if index % 2 == 0 { owner } else { stranger };
+        tasks.spawn(async move {
+            let text = format!("burst {index}");
+            let request = visitor_message(conversation.id, author, &text, Some(Uuid::now_v7()));
+            (author, store.append(tenant, request).await)
+        });
+    }
+    let burst = join_all(tasks).await;
+    let mut seqs = Vec::new();
+    for (author, outcome) in burst {
+        if author == owner {
+            seqs.push(ok(outcome).message.seq);
+        } else {
+            assert!(
+                matches!(outcome, Err(StoreError::NotFound)),
+                "a stranger's message in a burst was not refused: {outcome:?}"
+            );
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (2..=11).collect::<Vec<i64>>(),
+        "the owner's messages are gapless"
+    );
+    let stored = store
+        .list_messages(tenant, conversation.id, 0, 100)
+        .await
+        .expect("list messages");
+    assert!(
+        stored
+            .iter()
+            .all(|message| message.author != MessageAuthor::Visitor(stranger)),
+        "a stranger's message was stored"
+    );
+}

@@ -52,7 +52,7 @@ pub use append::{
     accept_race_has_one_winner, append_assigns_gapless_seq, append_is_idempotent,
     client_msg_id_reuse_is_refused, close_answers_queued_appends_then_refuses,
     ended_conversation_refuses_writes, open_gives_one_conversation_per_visitor,
-    operator_writes_need_the_owner,
+    operator_writes_need_the_owner, visitors_write_only_their_own_conversation,
 };
 pub use audit::audit_log_pages_newest_first;
 pub use conversations::{
@@ -109,6 +109,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     accept_race_has_one_winner(store.clone()).await;
     ended_conversation_refuses_writes(store.clone()).await;
     operator_writes_need_the_owner(store.clone()).await;
+    visitors_write_only_their_own_conversation(store.clone()).await;
     tenants_are_isolated(store.clone()).await;
     list_messages_pages(store.clone()).await;
     queue_and_operator_lists(store.clone()).await;
