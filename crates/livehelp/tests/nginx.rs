@@ -12,6 +12,9 @@
 //!    with SIGKILL while the visitor is sending; the visitor reconnects through the same
 //!    nginx address, resumes and re-sends what was not acked: the transcript has every
 //!    message exactly once, in order, each acked one at the `seq` its ack named.
+//! 4. The limits set in nginx (`limit_req`) hold for the cluster: the 11th login attempt
+//!    within a minute from one address is refused by nginx with livehelp's JSON
+//!    `rate_limited` error, while another address still gets through.
 //!
 //! nginx runs as a child process (`daemon off`, one process) with its own prefix, config,
 //! pid and log files in a temp dir, on a free loopback port; never the system service.
@@ -436,6 +439,46 @@ async fn three_nodes_behind_nginx() {
             .expect("an acked message is stored");
         assert_eq!(message.seq, *seq);
     }
+    // 4. The cluster-wide login limit at nginx: 10 attempts from one address reach the
+    // nodes (unknown accounts, so no account lockout: 401), the 11th is refused by nginx
+    // itself, in livehelp's error shape, although no node has seen more than its limit.
+    let attempt = |client: reqwest::Client, index: usize| {
+        let url = format!("{base}/api/v1/auth/login");
+        async move {
+            let response = client
+                .post(url)
+                .json(&json!({"email": format!("nobody{index}@multinode.test"), "password": "not the password"}))
+                .send()
+                .await
+                .expect("login attempt");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    for index in 1..=10 {
+        let (status, body) = attempt(http.clone(), index).await;
+        assert_eq!(status, 401, "login attempt {index} reaches a node: {body}");
+    }
+    let (status, body) = attempt(http.clone(), 11).await;
+    assert_eq!(status, 429, "the 11th attempt is limited: {body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert_eq!(body["code"], "rate_limited");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at the proxy")),
+        "refused by nginx, not by a node: {body}"
+    );
+    let other_client = reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 8)))
+        .build()
+        .expect("client");
+    assert_eq!(
+        attempt(other_client, 12).await.0,
+        401,
+        "another address has its own budget"
+    );
+
     eprintln!(
         "nginx {}: node {} killed with {acked_before_kill} of {} acked; the visitor resumed \
          through nginx, every message stored once and in order",
