@@ -249,11 +249,13 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
             let operator = conversation % plan.operators;
             let visitor_turn = turn.is_multiple_of(2);
             let frame = match server.target {
-                Target::Livehelp => setup::send_message_frame(
-                    wire::message_key(nonce, conversation as u32, turn),
-                    conversation_ids[conversation],
-                    text,
-                ),
+                Target::Livehelp | Target::LivehelpPg | Target::LivehelpPg3 => {
+                    setup::send_message_frame(
+                        wire::message_key(nonce, conversation as u32, turn),
+                        conversation_ids[conversation],
+                        text,
+                    )
+                }
                 Target::Floor | Target::Socketio => {
                     let to = if visitor_turn {
                         setup::OPERATOR_ID_BASE + operator as u64
@@ -346,7 +348,7 @@ pub async fn run(server: &Server, plan: Plan, dialogues: &Dialogues) -> anyhow::
     outcome.generator_cpu_percent =
         generator_cpu_1.saturating_sub(generator_cpu_0) as f64 / window / 1e4;
     outcome.server_rss_kib = rss;
-    if server.target == Target::Livehelp {
+    if server.target.is_livehelp() {
         let sent_turns = |conversation: usize| {
             let whole = total / conversations as u64;
             let extra = u64::from((conversation as u64) < total % conversations as u64);
@@ -499,7 +501,7 @@ impl Tracker {
     }
 
     fn complete(&self) -> bool {
-        self.delivered >= self.sent && (self.target != Target::Livehelp || self.acked >= self.sent)
+        self.delivered >= self.sent && (!self.target.is_livehelp() || self.acked >= self.sent)
     }
 
     /// Due time of a turn, and whether it falls in the measured window.
@@ -513,7 +515,9 @@ impl Tracker {
     fn on_text(&mut self, side: Side, connection: usize, text: &str) -> Option<String> {
         let now = Instant::now();
         let incoming = match self.target {
-            Target::Livehelp => wire::decode_livehelp(self.nonce, text),
+            Target::Livehelp | Target::LivehelpPg | Target::LivehelpPg3 => {
+                wire::decode_livehelp(self.nonce, text)
+            }
             Target::Floor | Target::Socketio => wire::decode_peer(self.target, text),
             Target::Ejabberd => wire::decode_xmpp(text),
         };
@@ -621,7 +625,7 @@ impl Tracker {
         let mut end_to_end = self.visitor_to_operator.clone();
         end_to_end.extend(&self.operator_to_visitor);
         let sent = if self.sent == u64::MAX { 0 } else { self.sent };
-        let unacked = if self.target == Target::Livehelp {
+        let unacked = if self.target.is_livehelp() {
             sent.saturating_sub(self.acked)
         } else {
             0

@@ -72,9 +72,10 @@ pub struct Opener<'a> {
 impl<'a> Opener<'a> {
     /// Prepares `tokens` visitor sessions on livehelp (none elsewhere).
     pub async fn new(server: &'a Server, tokens: usize) -> anyhow::Result<Opener<'a>> {
-        let tokens = if server.target == Target::Livehelp {
+        let tokens = if server.target.is_livehelp() {
             let http = setup::HttpClients::new()?;
-            all((0..tokens).map(|index| setup::visitor_session(http.get(index), server))).await?
+            all((0..tokens).map(|index| setup::visitor_session(http.get(index), server, index)))
+                .await?
         } else {
             Vec::new()
         };
@@ -85,7 +86,7 @@ impl<'a> Opener<'a> {
     pub async fn open(&self, index: usize) -> anyhow::Result<Socket> {
         let ws = self.server.ws();
         match self.server.target {
-            Target::Livehelp => {
+            Target::Livehelp | Target::LivehelpPg | Target::LivehelpPg3 => {
                 let token = &self.tokens[index % self.tokens.len().max(1)];
                 setup::visitor_socket(self.server, token, index).await
             }

@@ -64,7 +64,11 @@ enum Scenario {
     Reconnect(Common),
     /// Rounds of connecting and dropping clients: RSS drift.
     Leak(Common),
-    /// Every scenario above except smoke, then the report.
+    /// Scale-out profile (issue 9): livehelp on SQLite, on PostgreSQL + NATS with one
+    /// node, and with three nodes (clients spread over them), interleaved in one run at
+    /// 1,000 conversations and 1,000 msg/s; ratios to the SQLite single node.
+    Scale(Common),
+    /// Every scenario above except smoke and scale, then the report.
     All(Common),
     /// The floor relay (used by the benchmark itself).
     FloorServer {
@@ -122,6 +126,13 @@ struct Common {
     /// Corpus cache (default target/bench-data).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// PostgreSQL server for the livehelp-pg targets; each run creates (and drops) a
+    /// fresh database there with `psql`.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+    /// NATS server for the livehelp-pg targets.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -148,6 +159,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Idle(common) => idle(&Bench::new(&common)?).await,
             Scenario::Reconnect(common) => reconnect(&Bench::new(&common)?).await,
             Scenario::Leak(common) => leak(&Bench::new(&common)?).await,
+            Scenario::Scale(common) => scale(&Bench::new(&common)?).await.map(drop),
             Scenario::All(common) => {
                 let context = Bench::new(&common)?;
                 steady(&context).await?;
@@ -197,6 +209,8 @@ impl Bench {
                 livehelp,
                 peers: workspace().join("bench/peers"),
                 pin: cores >= 2 && !common.no_pin,
+                postgres_url: common.postgres_url.clone(),
+                nats_url: common.nats_url.clone(),
             },
             out,
             data: common
@@ -319,7 +333,7 @@ async fn smoke(context: &Bench) -> anyhow::Result<()> {
     for list in outcomes.values() {
         for outcome in list {
             chat::require_clean(outcome)?;
-            if outcome.target == Target::Livehelp && outcome.transcripts_checked == 0 {
+            if outcome.target.is_livehelp() && outcome.transcripts_checked == 0 {
                 anyhow::bail!("livehelp transcripts were not checked");
             }
         }
@@ -342,7 +356,7 @@ async fn steady(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
     .await?;
     report::write_json(&context.out, "steady.json", &outcomes)?;
     let rows = rows(&outcomes, &targets);
-    let table = report::chat_table(&rows);
+    let table = report::chat_table(&rows, Target::Floor);
     println!(
         "\nsteady ({} conversations, {} msg/s):\n{table}",
         plan.conversations, plan.rate
@@ -373,7 +387,7 @@ async fn burst(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
     .await?;
     report::write_json(&context.out, "burst.json", &outcomes)?;
     let rows = rows(&outcomes, &targets);
-    let table = report::chat_table(&rows);
+    let table = report::chat_table(&rows, Target::Floor);
     let bursts = report::burst_table(&outcomes, &targets);
     println!(
         "\nburst ({} conversations, {} msg/s with {} msg/s for 10 s):\n{table}\n{bursts}",
@@ -382,6 +396,37 @@ async fn burst(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
         plan.rate * 10.0
     );
     std::fs::write(context.out.join("burst.md"), format!("{table}\n{bursts}"))?;
+    Ok(rows)
+}
+
+async fn scale(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
+    let dialogues = context.dialogues()?;
+    let targets = context.targets(&[Target::Livehelp, Target::LivehelpPg, Target::LivehelpPg3]);
+    let plan = context.plan(1000, 20, 1000.0, 3.0, 10.0);
+    let outcomes = chat_rounds(
+        context,
+        &targets,
+        context.common.rounds.unwrap_or(3),
+        plan,
+        &dialogues,
+    )
+    .await?;
+    for list in outcomes.values() {
+        for outcome in list {
+            chat::require_clean(outcome)?;
+            if outcome.transcripts_checked == 0 {
+                anyhow::bail!("{}: transcripts were not checked", outcome.target.name());
+            }
+        }
+    }
+    report::write_json(&context.out, "scale.json", &outcomes)?;
+    let rows = rows(&outcomes, &targets);
+    let table = report::chat_table(&rows, Target::Livehelp);
+    println!(
+        "\nscale ({} conversations, {} msg/s; ratios to livehelp on SQLite):\n{table}",
+        plan.conversations, plan.rate
+    );
+    std::fs::write(context.out.join("scale.md"), &table)?;
     Ok(rows)
 }
 
@@ -399,7 +444,7 @@ async fn cpu(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
     .await?;
     report::write_json(&context.out, "cpu.json", &outcomes)?;
     let rows = rows(&outcomes, &targets);
-    let table = report::chat_table(&rows);
+    let table = report::chat_table(&rows, Target::Floor);
     println!("\ncpu ({} msg/s offered):\n{table}", plan.rate);
     std::fs::write(context.out.join("cpu.md"), &table)?;
     Ok(rows)

@@ -1,4 +1,4 @@
-//! Results: medians over rounds, ratios to the floor, a Markdown table, a JSON file and an
+//! Results: medians over rounds, ratios to the floor (or to another base target), a Markdown table, a JSON file and an
 //! SVG chart of latency percentiles against offered load, all under the results folder.
 
 use std::collections::BTreeMap;
@@ -72,9 +72,10 @@ impl ChatRow {
     }
 }
 
-/// A Markdown table of chat rows with each figure's ratio to the floor's.
-pub fn chat_table(rows: &[ChatRow]) -> String {
-    let floor = rows.iter().find(|row| row.target == Target::Floor);
+/// A Markdown table of chat rows with each figure's ratio to the `base` target's (the
+/// floor in the side-by-side scenarios, livehelp on SQLite in `scale`).
+pub fn chat_table(rows: &[ChatRow], base: Target) -> String {
+    let floor = rows.iter().find(|row| row.target == base);
     let ratio = |value: f64, base: Option<f64>| match base {
         Some(base) if base > 0.0 => format!("{value:.0} ({:.2}×)", value / base),
         _ => format!("{value:.0}"),
@@ -84,7 +85,7 @@ pub fn chat_table(rows: &[ChatRow]) -> String {
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for row in rows {
-        let acks = if row.target == Target::Livehelp {
+        let acks = if row.target.is_livehelp() {
             format!("{:.0} / {:.0}", row.ack_p50_us, row.ack_p99_us)
         } else {
             "—".into()

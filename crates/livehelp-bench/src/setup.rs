@@ -49,7 +49,9 @@ pub struct Participants {
 /// Connects everyone for `plan`.
 pub async fn connect(server: &Server, plan: &Plan) -> anyhow::Result<Participants> {
     match server.target {
-        Target::Livehelp => connect_livehelp(server, plan).await,
+        Target::Livehelp | Target::LivehelpPg | Target::LivehelpPg3 => {
+            connect_livehelp(server, plan).await
+        }
         Target::Floor | Target::Socketio => {
             let ws = server.ws();
             let target = server.target;
@@ -167,12 +169,16 @@ impl HttpClients {
     }
 }
 
-/// Opens a visitor session over REST; returns its token.
-pub async fn visitor_session(http: &reqwest::Client, server: &Server) -> anyhow::Result<String> {
+/// Opens a visitor session over REST on the node of client `index`; returns its token.
+pub async fn visitor_session(
+    http: &reqwest::Client,
+    server: &Server,
+    index: usize,
+) -> anyhow::Result<String> {
     let response = http
         .post(format!(
             "{}/api/v1/sites/demo-site-key/visitor-sessions",
-            server.http()
+            server.http_at(index)
         ))
         .json(&serde_json::json!({}))
         .send()
@@ -189,7 +195,7 @@ pub async fn visitor_session(http: &reqwest::Client, server: &Server) -> anyhow:
 
 /// Connects a visitor socket and waits for `hello`.
 pub async fn visitor_socket(server: &Server, token: &str, index: usize) -> anyhow::Result<Socket> {
-    let url = format!("{}/api/v1/ws/visitor?token={token}", server.ws());
+    let url = format!("{}/api/v1/ws/visitor?token={token}", server.ws_at(index));
     let mut socket = wire::open(&url, &[], index).await?;
     wire::read_until(&mut socket, "hello", |text| text.contains("\"hello\"")).await?;
     Ok(socket)
@@ -201,7 +207,7 @@ pub async fn operator_socket(
     cookie: &str,
     index: usize,
 ) -> anyhow::Result<Socket> {
-    let url = format!("{}/api/v1/ws/operator", server.ws());
+    let url = format!("{}/api/v1/ws/operator", server.ws_at(index));
     let mut socket = wire::open(&url, &[("Cookie", cookie.to_owned())], index).await?;
     wire::read_until(&mut socket, "hello", |text| text.contains("\"hello\"")).await?;
     Ok(socket)
@@ -219,7 +225,8 @@ async fn connect_livehelp(server: &Server, plan: &Plan) -> anyhow::Result<Partic
     let cookie = login(server).await?;
     let http = HttpClients::new()?;
     let tokens =
-        all((0..plan.conversations).map(|index| visitor_session(http.get(index), server))).await?;
+        all((0..plan.conversations).map(|index| visitor_session(http.get(index), server, index)))
+            .await?;
     let started = all(tokens.iter().enumerate().map(|(index, token)| async move {
         let mut socket = visitor_socket(server, token, index).await?;
         let key = Uuid::new_v4();

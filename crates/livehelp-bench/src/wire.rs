@@ -33,6 +33,13 @@ pub type SocketStream = SplitStream<Socket>;
 pub enum Target {
     /// livehelp itself, with SQLite `synchronous=FULL` commits before every ack.
     Livehelp,
+    /// livehelp, one node on PostgreSQL + NATS.
+    #[serde(rename = "livehelp-pg")]
+    LivehelpPg,
+    /// livehelp, three nodes on one PostgreSQL database and NATS, clients spread over
+    /// them round robin.
+    #[serde(rename = "livehelp-pg3")]
+    LivehelpPg3,
     /// The bare tokio + tungstenite relay.
     Floor,
     /// Socket.IO 4.8 on Node.
@@ -46,9 +53,29 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Livehelp => "livehelp",
+            Target::LivehelpPg => "livehelp-pg",
+            Target::LivehelpPg3 => "livehelp-pg3",
             Target::Floor => "floor",
             Target::Socketio => "socketio",
             Target::Ejabberd => "ejabberd",
+        }
+    }
+}
+
+impl Target {
+    /// livehelp on any store (it speaks livehelp's protocol and keeps transcripts).
+    pub fn is_livehelp(self) -> bool {
+        matches!(
+            self,
+            Target::Livehelp | Target::LivehelpPg | Target::LivehelpPg3
+        )
+    }
+
+    /// How many server processes (livehelp nodes) it runs.
+    pub fn nodes(self) -> usize {
+        match self {
+            Target::LivehelpPg3 => 3,
+            _ => 1,
         }
     }
 }

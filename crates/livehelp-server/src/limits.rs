@@ -1,7 +1,10 @@
 //! The firewall's counting part (M12): token-bucket rate limits (governor) per client IP
 //! for logins and new visitor sessions, per visitor for messages and new chats, per IP for public form posts, and a cap
 //! on simultaneous WebSockets per IP. One `Limits` per server, in `AppState`: several
-//! nodes each count their own share, which is enough to stop a flood from one source.
+//! nodes each count their own share, which is enough to stop a flood from one source, but
+//! a client spread over N nodes gets up to N times the budget; the cluster-wide limit is
+//! nginx's `limit_req` in `deploy/nginx/livehelp.conf` (docs/scale-out.md, "Limits across
+//! nodes"), not a limiter of our own.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -19,223 +19,33 @@
 
 #[path = "../../livehelp-server/tests/api/client.rs"]
 mod client;
+#[path = "support/cluster.rs"]
+mod cluster;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::WsClient;
-use livehelp_app::{App, AppOptions, NewOperator, NewSite, NewTenant, random_token, token_hash};
+use cluster::{
+    NATS_VARIABLE, Node, POSTGRES_VARIABLE, SITE_KEY, Seed, TestDatabase, seed, start_node,
+    with_database,
+};
+use livehelp_bus::Bus;
 use livehelp_bus::nats::{NatsBus, NatsOptions};
-use livehelp_bus::{Bus, InProcessBus};
 use livehelp_domain::{
     BrowserInfo, ConversationId, MessageAuthor, MessageId, MessageKind, NewMessage, OperatorId,
-    OperatorSession, Role, SessionId, SiteId, SystemEvent, TenantId, Visitor, VisitorId,
-    VisitorSession, VisitorSessionId,
+    SystemEvent, TenantId, Visitor, VisitorId, VisitorSession, VisitorSessionId,
 };
 use livehelp_protocol::rest::{TranscriptResponse, VisitorSessionResponse};
 use livehelp_protocol::{ClientFrame, ServerFrame};
 use livehelp_store::{AppendEffect, AppendRequest, Store};
 use livehelp_store_postgres::{PostgresOptions, PostgresStore};
-use serde_json::{Value, json};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
+use serde_json::json;
 use uuid::Uuid;
 
-const POSTGRES_VARIABLE: &str = "LIVEHELP_TEST_POSTGRES_URL";
-const NATS_VARIABLE: &str = "LIVEHELP_TEST_NATS_URL";
-const SITE_KEY: &str = "multinode-site";
 const OPERATORS: usize = 50;
 const CONVERSATIONS: usize = 200;
-
-/// A `livehelp serve` child process, killed when dropped (also when the test fails).
-struct Node {
-    child: Child,
-    base: String,
-    _data_dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts a node and waits (reading its log, never sleeping) until it says it is ready.
-fn start_node(database_url: &str, nats_url: &str, extra: &[&str]) -> Node {
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_livehelp"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--database-url", database_url, "--nats-url", nats_url])
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("livehelp starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("livehelp exited before it was ready")
-            .expect("log line");
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if entry["fields"]["message"] == "livehelp is ready" {
-            break entry["fields"]["address"]
-                .as_str()
-                .expect("address")
-                .to_owned();
-        }
-    };
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Node {
-        child,
-        base: format!("http://{address}"),
-        _data_dir: data_dir,
-    }
-}
-
-/// A fresh database on the test server, dropped (best effort) at the end.
-struct TestDatabase {
-    url: String,
-    name: String,
-    server: PgConnectOptions,
-}
-
-impl TestDatabase {
-    async fn create(server_url: &str) -> TestDatabase {
-        let server = PgConnectOptions::from_str(server_url)
-            .unwrap_or_else(|error| panic!("{POSTGRES_VARIABLE} is not a valid URL: {error}"));
-        let mut admin = PgConnection::connect_with(&server)
-            .await
-            .unwrap_or_else(|error| {
-                panic!("{POSTGRES_VARIABLE} is set but PostgreSQL does not answer: {error}")
-            });
-        let name = format!("lh_multinode_{}", Uuid::new_v4().simple());
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .expect("create the test database");
-        let _ = admin.close().await;
-        TestDatabase {
-            url: with_database(server_url, &name),
-            name,
-            server,
-        }
-    }
-
-    async fn drop_database(&self) {
-        if let Ok(mut admin) = PgConnection::connect_with(&self.server).await {
-            let _ = admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                )))
-                .await;
-            let _ = admin.close().await;
-        }
-    }
-}
-
-/// `url` with its database name replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
-    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let query = tail.split_once('?').map(|(_, query)| query);
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
-        None => format!("{scheme}://{authority}/{database}"),
-    }
-}
-
-/// What the test seeds directly in the database before the nodes start.
-struct Seed {
-    tenant: TenantId,
-    site: SiteId,
-    /// `(operator, session cookie)`, the first one is the conversation's operator.
-    operators: Vec<(OperatorId, String)>,
-}
-
-async fn seed(store: Arc<dyn Store>) -> Seed {
-    let app = App::new(
-        store.clone(),
-        Arc::new(InProcessBus::new()),
-        AppOptions::default(),
-    );
-    let now = time::OffsetDateTime::now_utc();
-    let tenant = app
-        .create_tenant(
-            NewTenant {
-                name: "Multinode Ltd".into(),
-            },
-            now,
-        )
-        .await
-        .expect("tenant");
-    let site = app
-        .create_site(
-            tenant.id,
-            NewSite {
-                name: "multinode.example".into(),
-                key: Some(SITE_KEY.into()),
-                allowed_origins: Vec::new(),
-                privacy_policy_url: None,
-            },
-            now,
-        )
-        .await
-        .expect("site");
-    let mut operators = Vec::new();
-    for index in 0..OPERATORS {
-        let operator = app
-            .create_operator(
-                tenant.id,
-                NewOperator {
-                    email: format!("op{index}@multinode.test"),
-                    display_name: format!("Operator {index}"),
-                    role: Role::Operator,
-                    password: random_token(),
-                },
-                now,
-            )
-            .await
-            .expect("operator");
-        // A login session made directly (50 password logins from one address would only
-        // test the login throttle).
-        let token = random_token();
-        let session = OperatorSession {
-            id: SessionId::new(),
-            tenant_id: tenant.id,
-            operator_id: operator.id,
-            token_hash: token_hash(&token),
-            csrf_token: random_token(),
-            ip: None,
-            user_agent: None,
-            created_at: now,
-            expires_at: now + Duration::from_secs(3_600),
-        };
-        store
-            .insert_operator_session(tenant.id, &session)
-            .await
-            .expect("session");
-        operators.push((operator.id, format!("lh_session={token}")));
-    }
-    Seed {
-        tenant: tenant.id,
-        site: site.id,
-        operators,
-    }
-}
 
 /// Opens `count` queued conversations of new visitors, straight in the store.
 async fn open_conversations(store: &dyn Store, seed: &Seed, count: usize) -> Vec<Uuid> {
@@ -342,7 +152,7 @@ async fn three_nodes_share_one_database_and_one_broker() {
         Ok(bus) => bus,
         Err(error) => panic!("{NATS_VARIABLE} is set but NATS does not answer: {error}"),
     };
-    let database = TestDatabase::create(&postgres).await;
+    let database = TestDatabase::create(&postgres, "lh_multinode").await;
 
     // The schema is migrated explicitly (as `livehelp migrate` does), the data seeded,
     // and the nodes started with --no-migrate.
@@ -354,7 +164,7 @@ async fn three_nodes_share_one_database_and_one_broker() {
             .await
             .expect("the test's own connection"),
     );
-    let seed = seed(store.clone()).await;
+    let seed = seed(store.clone(), OPERATORS).await;
     let mut nodes: Vec<Option<Node>> = (0..3)
         .map(|_| Some(start_node(&database.url, &nats_url, &["--no-migrate"])))
         .collect();
