@@ -162,9 +162,24 @@
     awaitPong = send({ type: 'ping' });
   }, 25000);
   w.addEventListener('online', function () { if (token && !sock) { attempts = 0; connect(); } });
-  function pageView() { if (online()) send({ type: 'page_view', url: location.href, title: d.title }); }
+  // GPC / Do-Not-Track: page views are still counted (anonymously) but no trail is kept.
+  var nav = w.navigator, DNT = nav.globalPrivacyControl === true || nav.doNotTrack === '1' || w.doNotTrack === '1';
+  function pageView() { if (online()) send({ type: 'page_view', url: location.href, title: d.title, referrer: d.referrer || null, dnt: DNT }); }
   w.addEventListener('popstate', pageView);
   w.addEventListener('hashchange', pageView);
+  // Anonymous page-view tallies (M7): no cookie, storage or identifier, so sent before any
+  // consent. Batched; sendBeacon with a text/plain body (no preflight).
+  var views = [], viewT = 0;
+  function beacon() {
+    clearTimeout(viewT); viewT = 0;
+    if (!views.length) return;
+    var u = BASE + '/api/v1/sites/' + encodeURIComponent(SITE) + '/page-views', b = JSON.stringify({ views: views.splice(0, 20) });
+    if (!(nav.sendBeacon && nav.sendBeacon(u, b))) fetch(u, { method: 'POST', body: b, keepalive: true, credentials: 'omit' }).catch(function () { /* lost: only a count */ });
+  }
+  function countView() { views.push({ url: location.href, title: d.title, referrer: d.referrer || null }); if (views.length >= 10) beacon(); else if (!viewT) viewT = setTimeout(beacon, 2000); }
+  w.addEventListener('popstate', countView);
+  w.addEventListener('pagehide', beacon);
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') beacon(); });
 
   function flush() {
     if (!online()) return;
@@ -657,6 +672,7 @@
   function boot() {
     build();
     loadCfg();
+    countView();
     token = loadToken(); // a stored token means the visitor interacted or consented on an earlier visit
     if (token) { interacted = true; checkToken().then(function (ok) { if (ok) connect(); paint(); }); }
     try { w.dispatchEvent(new CustomEvent('livehelp:ready')); } catch (e) { /* ignore */ }

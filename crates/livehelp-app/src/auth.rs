@@ -126,6 +126,7 @@ impl App {
             name,
             created_at: now,
         };
+        let ip = self.ip_to_store(site.tenant_id, browser.ip).await?;
         let token = random_token();
         let session = VisitorSession {
             id: VisitorSessionId::new(),
@@ -134,7 +135,7 @@ impl App {
             site_id: site.id,
             token_hash: token_hash(&token),
             browser: BrowserInfo {
-                ip: browser.ip,
+                ip,
                 user_agent: browser.user_agent.map(|agent| truncate_utf8(agent, 512)),
             },
             current_page,
@@ -244,6 +245,7 @@ impl App {
                 .reset_login_failures(operator.tenant_id, operator.id)
                 .await?;
         }
+        let ip = self.ip_to_store(operator.tenant_id, browser.ip).await?;
         let token = random_token();
         let csrf_token = random_token();
         let session = OperatorSession {
@@ -252,7 +254,7 @@ impl App {
             operator_id: operator.id,
             token_hash: token_hash(&token),
             csrf_token: csrf_token.clone(),
-            ip: browser.ip,
+            ip,
             user_agent: browser.user_agent.map(|agent| truncate_utf8(agent, 512)),
             created_at: now,
             expires_at: now + Duration::seconds(self.options.operator_session_seconds),

@@ -88,6 +88,9 @@ pub enum AppError {
     /// An exit survey use case refused (see [`SurveyError`](crate::SurveyError)).
     #[error(transparent)]
     Survey(#[from] crate::SurveyError),
+    /// A page-view batch was refused whole; nothing of it was counted.
+    #[error(transparent)]
+    PageViews(#[from] crate::PageViewError),
     /// The database is unavailable or shutting down; nothing was written, retry.
     #[error("service unavailable, retry")]
     Unavailable,

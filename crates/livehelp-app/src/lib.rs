@@ -11,6 +11,7 @@ pub mod browser;
 mod chat;
 mod error;
 mod forms;
+mod page_views;
 mod routing;
 mod surveys;
 mod tickets;
@@ -34,6 +35,10 @@ pub use chat::{
 };
 pub use error::{AppError, FormKind};
 pub use forms::{PrechatRecord, WidgetMode, field_kind};
+pub use page_views::{
+    MAX_KEPT_QUERY_PARAMS, MAX_PAGE_VIEW_BATCH, PageViewError, PageViewInput, TRAIL_RETENTION_DAYS,
+    anonymize_ip,
+};
 pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,
     MIN_RATE_WINDOW_SECONDS, OperatorOverview, Overview, QueueStatus, RoutingOptions,

@@ -63,6 +63,9 @@ impl Default for RoutingOptions {
 /// assignments (fewer than two in the last hour) to measure its rate.
 pub const COLD_START_SECONDS_PER_POSITION: u64 = 60;
 
+/// How often the sweeper deletes page-trail events past their tenant's retention period.
+pub const TRAIL_EXPIRY_EVERY: Duration = Duration::from_secs(600);
+
 /// Most open conversations one sweep looks at per tenant.
 const SWEEP_LIMIT: u32 = 10_000;
 
@@ -274,14 +277,23 @@ impl App {
     }
 
     /// Sweeps every active tenant every [`RoutingOptions::sweep_every`] until `stop`
-    /// turns true. Errors are logged and the next round tries again.
+    /// turns true, and deletes expired page trails ([`App::expire_page_trails`]) at start
+    /// and then every [`TRAIL_EXPIRY_EVERY`]. Errors are logged and the next round tries
+    /// again.
     pub async fn run_router(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.options.routing.sweep_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trails_expired_at: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = stop.wait_for(|stopping| *stopping) => return,
                 _ = tick.tick() => {}
+            }
+            if trails_expired_at.is_none_or(|at| at.elapsed() >= TRAIL_EXPIRY_EVERY) {
+                trails_expired_at = Some(tokio::time::Instant::now());
+                if let Err(error) = self.expire_page_trails(OffsetDateTime::now_utc()).await {
+                    tracing::warn!(%error, "page trail expiry failed");
+                }
             }
             let tenants = match self.store.list_tenants().await {
                 Ok(tenants) => tenants,

@@ -152,18 +152,24 @@ impl App {
 
     /// Records the page the visitor is on. The query string and fragment are dropped
     /// (they often carry secrets: tokens, emails); only `http` and `https` pages count.
+    /// Unless `do_not_track` (the browser's Global Privacy Control or Do-Not-Track signal),
+    /// the view is also added to the visitor's page trail (kept for the tenant's retention
+    /// period).
     pub async fn record_page_view(
         &self,
         visitor: &VisitorPrincipal,
-        url: &str,
-        title: Option<String>,
+        view: crate::PageViewInput,
+        do_not_track: bool,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        let page = page_ref(url, title)?;
-        Ok(self
-            .store
+        let page = page_ref(&view.url, view.title.clone())?;
+        self.store
             .update_visitor_session_page(visitor.tenant_id, visitor.session_id, &page, now)
-            .await?)
+            .await?;
+        if !do_not_track {
+            self.record_trail_event(visitor, &view, now).await?;
+        }
+        Ok(())
     }
 
     /// Marks the visitor's session seen now (on connect).
@@ -293,7 +299,7 @@ pub(crate) fn page_ref(url: &str, title: Option<String>) -> Result<PageRef, AppE
     })
 }
 
-fn truncate(text: &str, max_bytes: usize) -> String {
+pub(crate) fn truncate(text: &str, max_bytes: usize) -> String {
     let mut end = text.len().min(max_bytes);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -91,6 +91,12 @@ pub enum ErrorCode {
     /// Some fields of a form (offline message, support request, settings) are invalid;
     /// `fields` says which. Nothing was stored.
     ValidationFailed,
+    /// A page-view batch holds no views or more than the limit (20); nothing of it was
+    /// counted.
+    PageViewBatchTooLarge,
+    /// A view of a page-view batch is not a page of the site (not http/https, too long,
+    /// not on an allowed origin); the message names it. Nothing of the batch was counted.
+    PageViewInvalid,
     /// The server is shutting down or its database is unavailable; retry later.
     Unavailable,
     /// An unexpected server error; details are in the server log.
@@ -99,7 +105,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 46] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -142,6 +148,8 @@ impl ErrorCode {
         ErrorCode::SurveyInvalid,
         ErrorCode::PrechatInvalid,
         ErrorCode::ValidationFailed,
+        ErrorCode::PageViewBatchTooLarge,
+        ErrorCode::PageViewInvalid,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -191,6 +199,8 @@ impl ErrorCode {
             ErrorCode::SurveyInvalid => "survey_invalid",
             ErrorCode::PrechatInvalid => "prechat_invalid",
             ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::PageViewBatchTooLarge => "page_view_batch_too_large",
+            ErrorCode::PageViewInvalid => "page_view_invalid",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -228,6 +238,8 @@ impl ErrorCode {
             ErrorCode::WeakPassword | ErrorCode::PrechatInvalid | ErrorCode::ValidationFailed => {
                 422
             }
+            ErrorCode::PageViewBatchTooLarge => 413,
+            ErrorCode::PageViewInvalid => 422,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

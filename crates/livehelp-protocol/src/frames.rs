@@ -66,13 +66,21 @@ pub enum ClientFrame {
     },
     /// Keep-alive; answered with `pong`.
     Ping {},
-    /// Visitor: the page they are on now (not stored as history; not acknowledged).
+    /// Visitor: the page they are on now (not acknowledged). Also added to the visitor's
+    /// page trail (kept for the tenant's retention period) unless `dnt` is true.
     PageView {
-        /// Page address; query string and fragment are dropped by the server.
+        /// Page address; query string and fragment are dropped by the server (except the
+        /// site's kept query parameters, for the trail).
         url: String,
         /// Document title.
         #[serde(default)]
         title: Option<String>,
+        /// `document.referrer`, if any.
+        #[serde(default)]
+        referrer: Option<String>,
+        /// The browser signals Global Privacy Control or Do-Not-Track: keep no trail.
+        #[serde(default)]
+        dnt: bool,
     },
     /// Operator: set availability, `online` or `away`. Answered with `status`.
     SetStatus {
@@ -515,6 +523,8 @@ mod tests {
             ClientFrame::PageView {
                 url: "https://a.test/".into(),
                 title: None,
+                referrer: None,
+                dnt: false,
             },
             ClientFrame::SetStatus {
                 status: "away".into(),

@@ -11,6 +11,7 @@ pub mod frames;
 pub mod rest;
 pub mod survey;
 pub mod tools;
+pub mod visitors;
 
 pub use error::ErrorCode;
 pub use frames::{

@@ -87,6 +87,12 @@ impl From<AppError> for ApiError {
             AppError::TlsRequired => ErrorCode::TlsRequired,
             AppError::WeakPassword(_) => ErrorCode::WeakPassword,
             AppError::Survey(survey) => crate::routes::surveys::error_code(survey),
+            AppError::PageViews(livehelp_app::PageViewError::BatchSize { .. }) => {
+                ErrorCode::PageViewBatchTooLarge
+            }
+            AppError::PageViews(livehelp_app::PageViewError::InvalidView { .. }) => {
+                ErrorCode::PageViewInvalid
+            }
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         };

@@ -103,7 +103,7 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
         audit, auth, canned_responses, conversation_tools, conversations, forms, health, operators,
-        routing, sites, surveys, tickets, transcripts, visitor_sessions, widget,
+        page_views, routing, sites, surveys, tickets, transcripts, visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -128,6 +128,48 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             "/api/v1/sites/{site_key}/visitor-sessions",
             Public,
             post(visitor_sessions::create).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sites/{site_key}/page-views",
+            Public,
+            post(page_views::create).layer(cors.clone()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/page-views",
+            Operator,
+            get(page_views::tallies),
+        ),
+        (
+            Method::GET,
+            "/api/v1/visitors/{id}/page-trail",
+            Operator,
+            get(page_views::trail),
+        ),
+        (
+            Method::GET,
+            "/api/v1/tracking-settings",
+            Admin,
+            get(page_views::settings),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/tracking-settings",
+            Admin,
+            put(page_views::update_settings),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sites/{id}/query-params",
+            Admin,
+            get(page_views::query_params),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sites/{id}/query-params",
+            Admin,
+            put(page_views::update_query_params),
         ),
         (
             Method::GET,

@@ -1,5 +1,5 @@
 //! The firewall's counting part (M12): token-bucket rate limits (governor) per client IP
-//! for logins and new visitor sessions, per visitor for messages and new chats, per IP for public form posts, and a cap
+//! for logins, new visitor sessions and page-view batches, per visitor for messages and new chats, per IP for public form posts, and a cap
 //! on simultaneous WebSockets per IP. One `Limits` per server, in `AppState`: several
 //! nodes each count their own share, which is enough to stop a flood from one source, but
 //! a client spread over N nodes gets up to N times the budget; the cluster-wide limit is
@@ -36,6 +36,10 @@ pub struct RateLimits {
     /// Public form posts (offline messages, support requests) per client IP per minute
     /// (burst the same).
     pub public_forms_per_ip_per_minute: u32,
+    /// Page-view batches per client IP per minute (burst the same). A batch holds up to
+    /// 20 views; the widget sends one per few pages, so an office NAT of busy readers
+    /// stays far below this.
+    pub page_view_batches_per_ip_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -49,6 +53,7 @@ impl Default for RateLimits {
             chat_start_refill: Duration::from_secs(120),
             websockets_per_ip: 1_000,
             public_forms_per_ip_per_minute: 10,
+            page_view_batches_per_ip_per_minute: 300,
         }
     }
 }
@@ -62,6 +67,7 @@ pub struct Limits {
     chat_starts: DefaultKeyedRateLimiter<VisitorId>,
     public_forms: DefaultKeyedRateLimiter<IpAddr>,
     support_requests: DefaultKeyedRateLimiter<IpAddr>,
+    page_views: DefaultKeyedRateLimiter<IpAddr>,
     sockets: Arc<Mutex<HashMap<IpAddr, u32>>>,
 }
 
@@ -89,6 +95,9 @@ impl Limits {
             public_forms: RateLimiter::keyed(per_minute(settings.public_forms_per_ip_per_minute)),
             support_requests: RateLimiter::keyed(per_minute(
                 settings.public_forms_per_ip_per_minute,
+            )),
+            page_views: RateLimiter::keyed(per_minute(
+                settings.page_view_batches_per_ip_per_minute,
             )),
             sockets: Arc::default(),
             settings,
@@ -119,6 +128,11 @@ impl Limits {
     /// One support request to the platform from `ip`.
     pub fn support_request(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
         ip.map_or(Ok(()), |ip| check(&self.support_requests, &ip))
+    }
+
+    /// One page-view batch from `ip`.
+    pub fn page_views(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
+        ip.map_or(Ok(()), |ip| check(&self.page_views, &ip))
     }
 
     /// One new chat from a visitor.
@@ -157,6 +171,7 @@ impl Limits {
         self.chat_starts.retain_recent();
         self.public_forms.retain_recent();
         self.support_requests.retain_recent();
+        self.page_views.retain_recent();
     }
 }
 

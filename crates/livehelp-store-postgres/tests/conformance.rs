@@ -531,3 +531,30 @@ async fn support_requests_round_trip() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn page_view_tallies_add_up() {
+    check(
+        "page_view_tallies_add_up",
+        testing::page_view_tallies_add_up,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn page_trail_round_trips_and_expires() {
+    check(
+        "page_trail_round_trips_and_expires",
+        testing::page_trail_round_trips_and_expires,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tracking_settings_round_trip() {
+    check(
+        "tracking_settings_round_trip",
+        testing::tracking_settings_round_trip,
+    )
+    .await;
+}

@@ -342,3 +342,18 @@ async fn tickets_and_notes() {
 async fn support_requests_round_trip() {
     check(testing::support_requests_round_trip).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn page_view_tallies_add_up() {
+    check(testing::page_view_tallies_add_up).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn page_trail_round_trips_and_expires() {
+    check(testing::page_trail_round_trips_and_expires).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tracking_settings_round_trip() {
+    check(testing::tracking_settings_round_trip).await;
+}

@@ -19,6 +19,7 @@ use livehelp_domain::{
 use thiserror::Error;
 
 mod forms;
+mod page_views;
 pub mod survey_json;
 mod surveys;
 #[cfg(feature = "testing")]
@@ -26,6 +27,10 @@ pub mod testing;
 mod tools;
 
 pub use tools::ToolStore;
+
+pub use page_views::{
+    PageTrailEvent, PageViewCount, PageViewStore, PageViewTally, TrackingSettings,
+};
 
 pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
 
@@ -555,6 +560,7 @@ pub trait Store:
     + SiteFormStore
     + TicketStore
     + SupportRequestStore
+    + PageViewStore
 {
 }
 
@@ -572,5 +578,6 @@ impl<T> Store for T where
         + SiteFormStore
         + TicketStore
         + SupportRequestStore
+        + PageViewStore
 {
 }

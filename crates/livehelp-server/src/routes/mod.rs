@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod forms;
 pub mod health;
 pub mod operators;
+pub mod page_views;
 pub mod routing;
 pub mod sites;
 pub mod surveys;

@@ -569,11 +569,21 @@ impl Connection {
                     .await?;
             }
             ClientFrame::Ping {} => self.send(ServerFrame::Pong {}).await?,
-            ClientFrame::PageView { url, title } => {
+            ClientFrame::PageView {
+                url,
+                title,
+                referrer,
+                dnt,
+            } => {
                 let Principal::Visitor(visitor) = &self.principal else {
                     return Err(AppError::Forbidden("only visitors report page views").into());
                 };
-                self.app.record_page_view(visitor, &url, title, now).await?;
+                let view = livehelp_app::PageViewInput {
+                    url,
+                    title,
+                    referrer,
+                };
+                self.app.record_page_view(visitor, view, dnt, now).await?;
             }
             ClientFrame::SetStatus { status } => {
                 let Principal::Operator(operator) = &self.principal else {

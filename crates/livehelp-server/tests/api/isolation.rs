@@ -26,6 +26,13 @@ const KNOWN_ROUTES: &[&str] = &[
     "GET /api/v1/sites/{site_key}/widget-config",
     "POST /api/v1/sites/{site_key}/visitor-sessions",
     "GET /api/v1/visitor-session",
+    "POST /api/v1/sites/{site_key}/page-views",
+    "GET /api/v1/page-views",
+    "GET /api/v1/visitors/{id}/page-trail",
+    "GET /api/v1/tracking-settings",
+    "PUT /api/v1/tracking-settings",
+    "GET /api/v1/sites/{id}/query-params",
+    "PUT /api/v1/sites/{id}/query-params",
     "GET /api/v1/ws/visitor",
     "POST /api/v1/auth/login",
     "GET /api/v1/auth/session",
@@ -145,6 +152,7 @@ impl TenantA {
             self.site_id.clone(),
             self.session_id.clone(),
             self.secret.clone(),
+            "secret-page".to_owned(),
         ];
         markers.extend(self.operator_ids.iter().cloned());
         markers.extend(self.emails.iter().cloned());
@@ -168,6 +176,8 @@ impl TenantA {
             self.canned_id.clone()
         } else if pattern.starts_with("/api/v1/tickets/") {
             self.ticket.clone()
+        } else if pattern.starts_with("/api/v1/visitors/") {
+            self.visitor.to_string()
         } else if pattern.starts_with("/api/v1/auth/sessions/") {
             self.session_id.clone()
         } else if pattern.contains("{id}") {
@@ -312,6 +322,28 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
         .await
         .expect("json");
     let ticket = ticket["id"].as_str().expect("ticket id").to_owned();
+    // Page views of A's site, tallied under A's site id (a marker) and trailed for A's
+    // visitor.
+    let counted = app
+        .http
+        .post(format!(
+            "{}/api/v1/sites/{}/page-views",
+            app.base, a.site_key
+        ))
+        .header("origin", "https://alpha.test")
+        .body(r#"{"views":[{"url":"https://alpha.test/secret-page"}]}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(counted.status(), 202);
+    visitor
+        .send(&ClientFrame::PageView {
+            url: "https://alpha.test/secret-page".into(),
+            title: None,
+            referrer: None,
+            dnt: false,
+        })
+        .await;
     let tenant_a = TenantA {
         department: a_department,
         conversation,
@@ -472,6 +504,8 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             ClientFrame::PageView {
                 url: "https://bravo.test/".into(),
                 title: None,
+                referrer: None,
+                dnt: false,
             },
             ClientFrame::SetStatus {
                 status: "away".into(),

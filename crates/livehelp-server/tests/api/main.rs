@@ -17,4 +17,5 @@ mod tenancy;
 mod tickets;
 mod tls;
 mod tools;
+mod visitors;
 mod web;

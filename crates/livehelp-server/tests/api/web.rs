@@ -171,12 +171,16 @@ async fn the_visitor_panel_shows_browser_page_and_returning_and_stays_in_the_ten
         .send(&ClientFrame::PageView {
             url: "https://acme.test/checkout".into(),
             title: Some("Checkout".into()),
+            referrer: None,
+            dnt: false,
         })
         .await;
     visitor
         .send(&ClientFrame::PageView {
             url: "javascript:alert(1)".into(),
             title: None,
+            referrer: None,
+            dnt: false,
         })
         .await;
     assert_eq!(visitor.error_code(None).await, "invalid_request");

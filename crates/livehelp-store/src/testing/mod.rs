@@ -21,7 +21,7 @@
 //! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
 //! refusals and the platform's questions), and `isolation` (one tenant never reaches another's
 //! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
-//! requests), and `isolation` (one tenant never reaches another's
+//! requests), `page_views` (page-view tallies, page trails, tracking settings), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -38,6 +38,7 @@ mod forms;
 mod history;
 mod isolation;
 mod logins;
+mod page_views;
 mod platform;
 mod routing;
 mod surveys;
@@ -80,6 +81,9 @@ pub use logins::{
     concurrent_login_failures_lock_once, concurrent_password_reset_has_one_winner,
     login_failures_lock_the_account, operator_sessions_list_and_revoke,
     password_resets_are_used_once,
+};
+pub use page_views::{
+    page_trail_round_trips_and_expires, page_view_tallies_add_up, tracking_settings_round_trip,
 };
 pub use platform::{platform_admins_by_email, tenants_list_and_status};
 pub use routing::{
@@ -162,5 +166,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     prechat_is_stored_once_with_the_conversation(store.clone()).await;
     tickets_and_notes(store.clone()).await;
     support_requests_round_trip(store.clone()).await;
+    page_view_tallies_add_up(store.clone()).await;
+    page_trail_round_trips_and_expires(store.clone()).await;
+    tracking_settings_round_trip(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
