@@ -88,6 +88,9 @@ pub enum AppError {
     /// An exit survey use case refused (see [`SurveyError`](crate::SurveyError)).
     #[error(transparent)]
     Survey(#[from] crate::SurveyError),
+    /// A report's range was refused.
+    #[error(transparent)]
+    Report(#[from] crate::ReportError),
     /// The database is unavailable or shutting down; nothing was written, retry.
     #[error("service unavailable, retry")]
     Unavailable,

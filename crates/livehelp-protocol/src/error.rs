@@ -95,11 +95,17 @@ pub enum ErrorCode {
     Unavailable,
     /// An unexpected server error; details are in the server log.
     Internal,
+    /// A report's `from` or `to` is not a date like `2026-01-31`.
+    InvalidDate,
+    /// A report's `to` is before its `from`, or the range is longer than 366 days.
+    InvalidDateRange,
+    /// A report's range holds more conversations than one report reads (100,000).
+    ReportTooLarge,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -144,6 +150,9 @@ impl ErrorCode {
         ErrorCode::ValidationFailed,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
+        ErrorCode::InvalidDate,
+        ErrorCode::InvalidDateRange,
+        ErrorCode::ReportTooLarge,
     ];
 
     /// The snake_case code sent to clients.
@@ -193,6 +202,9 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvalidDate => "invalid_date",
+            ErrorCode::InvalidDateRange => "invalid_date_range",
+            ErrorCode::ReportTooLarge => "report_too_large",
         }
     }
 
@@ -230,6 +242,8 @@ impl ErrorCode {
             }
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+            ErrorCode::InvalidDate | ErrorCode::InvalidDateRange => 400,
+            ErrorCode::ReportTooLarge => 422,
         }
     }
 }

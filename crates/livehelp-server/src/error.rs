@@ -87,6 +87,7 @@ impl From<AppError> for ApiError {
             AppError::TlsRequired => ErrorCode::TlsRequired,
             AppError::WeakPassword(_) => ErrorCode::WeakPassword,
             AppError::Survey(survey) => crate::routes::surveys::error_code(survey),
+            AppError::Report(report) => crate::routes::reports::error_code(report),
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         };

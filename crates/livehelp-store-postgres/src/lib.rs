@@ -31,6 +31,7 @@ mod append;
 mod conversations;
 mod error;
 mod forms;
+mod reports;
 mod routing;
 mod rows;
 mod surveys;

@@ -26,6 +26,7 @@ mod conversations;
 mod error;
 mod forms;
 mod operators;
+mod reports;
 mod routing;
 mod rows;
 mod surveys;

@@ -337,3 +337,13 @@ async fn tickets_and_notes() {
 async fn support_requests_round_trip() {
     check(testing::support_requests_round_trip).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_facts_of_a_range() {
+    check(testing::conversation_facts_of_a_range).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_details_round_trip() {
+    check(testing::visitor_details_round_trip).await;
+}

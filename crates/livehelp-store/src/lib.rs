@@ -19,6 +19,7 @@ use livehelp_domain::{
 use thiserror::Error;
 
 mod forms;
+mod reports;
 pub mod survey_json;
 mod surveys;
 #[cfg(feature = "testing")]
@@ -26,6 +27,10 @@ pub mod testing;
 mod tools;
 
 pub use tools::ToolStore;
+
+pub use reports::{
+    ConversationFacts, ReportStore, VisitorDetailStore, VisitorDetails, VisitorMatch, VisitorSearch,
+};
 
 pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
 
@@ -536,6 +541,8 @@ pub trait Store:
     + SiteFormStore
     + TicketStore
     + SupportRequestStore
+    + ReportStore
+    + VisitorDetailStore
 {
 }
 
@@ -553,5 +560,7 @@ impl<T> Store for T where
         + SiteFormStore
         + TicketStore
         + SupportRequestStore
+        + ReportStore
+        + VisitorDetailStore
 {
 }

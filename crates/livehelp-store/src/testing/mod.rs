@@ -19,7 +19,7 @@
 //! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
 //! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
 //! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
-//! refusals and the platform's questions), and `isolation` (one tenant never reaches another's
+//! refusals and the platform's questions), `reports` (report facts and visitor details), and `isolation` (one tenant never reaches another's
 //! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
 //! requests), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
@@ -39,6 +39,7 @@ mod history;
 mod isolation;
 mod logins;
 mod platform;
+mod reports;
 mod routing;
 mod surveys;
 mod tools;
@@ -82,6 +83,7 @@ pub use logins::{
     password_resets_are_used_once,
 };
 pub use platform::{platform_admins_by_email, tenants_list_and_status};
+pub use reports::{conversation_facts_of_a_range, visitor_details_round_trip};
 pub use routing::{
     accept_and_assign_respect_the_limit, departments_crud, join_and_participant_messages,
     limit_holds_under_racing_assignments, list_open_conversations_oldest_first,
@@ -161,5 +163,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     prechat_is_stored_once_with_the_conversation(store.clone()).await;
     tickets_and_notes(store.clone()).await;
     support_requests_round_trip(store.clone()).await;
+    conversation_facts_of_a_range(store.clone()).await;
+    visitor_details_round_trip(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
