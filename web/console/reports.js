@@ -89,6 +89,7 @@ function table(head, rows, testid) {
 
 function seconds(value) {
   if (value === null || value === undefined) return '–';
+  if (value < 10) return t('report_seconds', { n: value.toFixed(1) });
   if (value < 90) return t('report_seconds', { n: Math.round(value) });
   if (value < 5400) return t('report_minutes', { n: (value / 60).toFixed(1) });
   return t('report_hours', { n: (value / 3600).toFixed(1) });
