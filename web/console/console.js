@@ -50,7 +50,8 @@
 //     chatting with NAME")
 //   visitor panel: visitor-panel > visitor-name, visitor-returning[data-returning],
 //     visitor-page, visitor-chat-started, visitor-first-seen, visitor-browser, visitor-os,
-//     visitor-device, visitor-ip, visitor-user-agent
+//     visitor-device, visitor-ip, visitor-user-agent; visitor-details (visitordetails.js)
+//     > visitor-details-name, visitor-details-email, visitor-details-edit
 //   history: history-view, history-refresh, history-tag-filter > history-tag-input,
 //     history-tag-apply, history-tag-clear; history-list > history-item[data-conversation-id]
 //     > history-open, history-name, history-tags > tag-chip[data-tag]; history-more;
@@ -135,11 +136,13 @@ import { createOperatorsPage } from './operators.js';
 import { createSitesPage } from './sites.js';
 import { createAuditPage } from './audit.js';
 import { createSurveysPage } from './surveys.js';
+import { createReportsPage } from './reports.js';
 import { createSessionsPage } from './sessions.js';
 import { createDepartmentsPage } from './departments.js';
 import { attachCannedComposer, createCannedPage, loadCanned } from './canned.js';
 import { createToolsPanel } from './notes.js';
 import { createTicketsPage } from './tickets.js';
+import { visitorDetailsSection } from './visitordetails.js';
 
 const MAX_TEXT = 10_000;
 const TYPING_THROTTLE_MS = 3_000;
@@ -161,6 +164,7 @@ const VIEWS = {
   departments: { roles: ['admin'], wide: true },
   audit: { roles: ['admin'], wide: true },
   surveys: { roles: ['supervisor', 'admin'], wide: true },
+  reports: { roles: ['supervisor', 'admin'], wide: true },
   sessions: { wide: true },
   canned: { wide: true },
   tickets: { wide: true },
@@ -172,6 +176,7 @@ const PAGE_FACTORIES = {
   departments: createDepartmentsPage,
   audit: createAuditPage,
   surveys: createSurveysPage,
+  reports: createReportsPage,
   sessions: createSessionsPage,
   canned: createCannedPage,
   tickets: createTicketsPage,
@@ -1890,6 +1895,7 @@ function renderVisitorPanel() {
     return;
   }
 
+  if (info.id) body.append(visitorDetailsSection(info.id));
   const page = info.current_page;
   const pageNode = page && (page.url || page.title) ? pageFact(page) : h('span', { class: 'muted', text: t('visitor_page_unknown') });
   body.append(h('h3', { class: 'panel-section', text: t('visitor_section_session') }));

@@ -34,7 +34,8 @@
     svTitle: 'Would you answer a few questions about this chat?', svSend: 'Send answers', svNo: 'No thanks',
     svThanks: 'Thank you for your feedback!',
     email: 'Your email', message: 'Your message', leave: 'Send message', check: 'Please check the marked fields.',
-    away: 'Nobody can chat right now. Leave a message and we will answer by email.', thanks: 'Thank you! We will answer by email.'
+    away: 'Nobody can chat right now. Leave a message and we will answer by email.', thanks: 'Thank you! We will answer by email.',
+    me: 'Your details', meSave: 'Save details', meSaved: 'Saved.'
   };
 
   // ---- state ----
@@ -330,6 +331,24 @@
       box.append(field(f.key, f.label, i, !f.required && !(f.key === 'age' && p.min_age)));
     });
   }
+  // "Your details" (M16): the name and email given, to see and correct.
+  function details() {
+    var f = ui.me;
+    if (!f.hidden) { f.hidden = true; ui.body.hidden = false; return; }
+    api('GET', '/api/v1/visitor/details', null, token).then(function (r) {
+      f[0].value = r.name || ''; f[1].value = r.email || ''; ui.meNote.textContent = '';
+      f.hidden = false; ui.body.hidden = true; f[0].focus();
+    }, function (e) { showNote(e.message || T.error, true); });
+  }
+  function saveDetails(ev) {
+    ev.preventDefault();
+    var f = ui.me, n = ui.meNote;
+    api('POST', '/api/v1/visitor/details', { name: f[0].value, email: f[1].value }, token).then(function (r) {
+      vname = r.name || null; n.className = 'nt'; n.textContent = T.meSaved;
+    }, function (e) {
+      n.className = 'nt er'; n.textContent = e.fields ? Object.keys(e.fields).map(function (k) { return e.fields[k]; }).join(' ') : e.message || T.error;
+    });
+  }
   function leave() {
     var b = { name: pin['-name'].value, email: pin['-email'].value, message: pin['-message'].value };
     interact(); ui.osend.disabled = true; showNote('');
@@ -457,7 +476,7 @@
     '.sd{flex:none;width:44px;height:44px;border:0;border-radius:50%;background:var(--a);color:#fff;display:grid;place-items:center}.sd:hover{filter:brightness(.93)}.sd svg{width:20px;height:20px;fill:currentColor}' +
     '.ed{padding:4px 12px 12px;background:#fff;border-top:1px solid var(--bd)}.cn{padding:6px 14px 0;background:#fff}' +
     '.sv{max-height:330px;overflow-y:auto}.sq{margin:10px 0;border:0;padding:0}.sq label{font-weight:400}legend{font-weight:600;font-size:14px;padding:0}.sq input[type=radio],.sq input[type=checkbox]{width:auto;margin-right:6px}.sn{background:#e5e7eb;color:var(--fg)}' +
-    '.ft{padding:6px 12px 9px;font-size:11.5px;color:var(--mu);text-align:center;background:#fff}.ft a{color:var(--mu)}' +
+    '.ft{padding:6px 12px 9px;font-size:11.5px;color:var(--mu);text-align:center;background:#fff}.ft a,.lk{color:var(--mu)}.lk{border:0;background:none;padding:0;font:inherit;text-decoration:underline;cursor:pointer}' +
     '@media (max-width:480px){.pn,.pn.ch{inset:0;width:auto;height:auto;max-height:none;border-radius:0;border:0}.open .ln{display:none}input,textarea{font-size:16px}}' +
     '@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}';
 
@@ -519,9 +538,15 @@
     u.chat = el('div', { class: 'by', hidden: true }, [u.log, u.typing, el('div', { class: 'cn' }, [u.note]), u.comp, u.endbar]);
     u.body = el('div', { class: 'by' }, [u.intro, u.chat]);
     u.ftLink = el('a', { target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'lh-footer-privacy', text: T.privacyShort });
-    u.foot = el('div', { class: 'ft' }, [u.ftLink, ' · ' + T.powered]);
+    u.meNote = el('p', { class: 'nt', role: 'status', 'data-testid': 'lh-me-note' });
+    u.me = el('form', { class: 'in', novalidate: true, hidden: true, 'data-testid': 'lh-me', onsubmit: saveDetails }, [
+      el('label', null, [T.name, el('input', { type: 'text', dir: 'auto', autocomplete: 'name', 'data-testid': 'lh-me-name' })]),
+      el('label', null, [T.email, el('input', { type: 'email', autocomplete: 'email', 'data-testid': 'lh-me-email' })]),
+      u.meNote, el('button', { class: 'bt', type: 'submit', 'data-testid': 'lh-me-save', text: T.meSave })]);
+    u.meLink = el('button', { class: 'lk', type: 'button', 'data-testid': 'lh-me-open', text: T.me, hidden: true, onclick: details });
+    u.foot = el('div', { class: 'ft' }, [u.meLink, ' ', u.ftLink, ' · ' + T.powered]);
     u.panel = el('div', { class: 'pn', id: 'lh-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'lh-title', 'data-testid': 'lh-panel', hidden: true,
-      onkeydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); close(); } } }, [head, u.body, u.foot]);
+      onkeydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); close(); } } }, [head, u.body, u.me, u.foot]);
     u.wrap.append(u.panel, u.launcher);
     root.append(u.wrap);
     d.body.append(host);
@@ -566,7 +591,7 @@
     if (!ui) return;
     var chat = !!(conv || cstate === 'starting'), ended = cstate === 'ended';
     var view = chat ? 'chat' : 'intro';
-    ui.intro.hidden = chat; ui.chat.hidden = !chat; ui.panel.classList.toggle('ch', chat);
+    ui.intro.hidden = chat; ui.chat.hidden = !chat; ui.panel.classList.toggle('ch', chat); ui.meLink.hidden = !token;
     ui.end.hidden = !chat || ended || !conv;
     ui.comp.hidden = ended; ui.endbar.hidden = !ended;
     var p = cfg.prechat, off = cfg.mode === 'offline' && !chat;

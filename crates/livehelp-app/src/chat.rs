@@ -110,6 +110,7 @@ impl App {
             client_msg_id: Some(client_msg_id),
             created_at: now,
         };
+        let remembered = prechat.clone();
         let effect = AppendEffect::Open {
             site_id: visitor.site_id,
             visitor_id: visitor.visitor_id,
@@ -119,6 +120,13 @@ impl App {
         let appended = self.append(visitor.tenant_id, message, effect).await?;
         if !appended.duplicate {
             self.request_dispatch(visitor.tenant_id);
+            // The chat is open whatever happens here: a failure to remember the form's
+            // name and email is logged, not turned into a failed chat.
+            if let Some(prechat) = remembered
+                && let Err(error) = self.remember_prechat_details(visitor, &prechat).await
+            {
+                tracing::warn!(%error, "could not remember the pre-chat name and email");
+            }
         }
         Ok(appended)
     }

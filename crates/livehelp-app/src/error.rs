@@ -91,6 +91,9 @@ pub enum AppError {
     /// A page-view batch was refused whole; nothing of it was counted.
     #[error(transparent)]
     PageViews(#[from] crate::PageViewError),
+    /// A report's range was refused.
+    #[error(transparent)]
+    Report(#[from] crate::ReportError),
     /// The database is unavailable or shutting down; nothing was written, retry.
     #[error("service unavailable, retry")]
     Unavailable,

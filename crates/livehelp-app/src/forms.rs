@@ -360,7 +360,7 @@ fn answers_json(form: &PrechatForm, answers: &PrechatAnswers) -> Value {
     json!({ "name": answers.name, "email": answers.email, "values": values })
 }
 
-fn read_answers(text: &str) -> Result<PrechatRecord, AppError> {
+pub(crate) fn read_answers(text: &str) -> Result<PrechatRecord, AppError> {
     let value: Value = serde_json::from_str(text).map_err(|_| corrupt("pre-chat answers"))?;
     let text_of =
         |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);

@@ -9,9 +9,11 @@ mod admin;
 mod auth;
 pub mod browser;
 mod chat;
+mod details;
 mod error;
 mod forms;
 mod page_views;
+mod reports;
 mod routing;
 mod surveys;
 mod tickets;
@@ -33,11 +35,17 @@ pub use auth::{
 pub use chat::{
     ConversationView, MAX_LIST_LIMIT, MessagePage, PAGE_LIMIT, QUEUE_SNAPSHOT_LIMIT, Transcript,
 };
+pub use details::{DetailsChange, MAX_VISITOR_MATCHES};
 pub use error::{AppError, FormKind};
 pub use forms::{PrechatRecord, WidgetMode, field_kind};
 pub use page_views::{
     MAX_KEPT_QUERY_PARAMS, MAX_PAGE_VIEW_BATCH, PageViewError, PageViewInput, TRAIL_RETENTION_DAYS,
     anonymize_ip,
+};
+pub use reports::{
+    Cell, CsatRow, DayCounts, DurationStats, MAX_REPORT_CONVERSATIONS, MAX_REPORT_DAYS,
+    MIN_AGGREGATE_COUNT, OperatorCount, PlatformDay, PlatformReport, REPORT_TABLES, Report,
+    ReportError, ReportRange, report_csv,
 };
 pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,

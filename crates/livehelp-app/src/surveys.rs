@@ -507,7 +507,7 @@ fn require_results_role(operator: &OperatorPrincipal) -> Result<(), AppError> {
     }
 }
 
-fn aggregate(question: &Question, responses: &[&SurveyResponse]) -> QuestionResult {
+pub(crate) fn aggregate(question: &Question, responses: &[&SurveyResponse]) -> QuestionResult {
     let values: Vec<&str> = responses
         .iter()
         .filter_map(|response| {
@@ -604,7 +604,7 @@ pub fn survey_csv(results: &SurveyResults) -> String {
     out
 }
 
-fn csv_cell(value: &str) -> String {
+pub(crate) fn csv_cell(value: &str) -> String {
     let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

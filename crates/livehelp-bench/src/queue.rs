@@ -121,7 +121,12 @@ struct Login {
 }
 
 /// Logs in with a password from its own source address.
-async fn login(server: &Server, email: &str, password: &str, index: usize) -> anyhow::Result<Login> {
+async fn login(
+    server: &Server,
+    email: &str,
+    password: &str,
+    index: usize,
+) -> anyhow::Result<Login> {
     let http = setup::http_client(index)?;
     let response = http
         .post(format!("{}/api/v1/auth/login", server.http()))
@@ -199,7 +204,11 @@ async fn one(
             "create operator",
         )
         .await?;
-        cookies.push(login(server, &email, password, 100 + index * 7).await?.cookie);
+        cookies.push(
+            login(server, &email, password, 100 + index * 7)
+                .await?
+                .cookie,
+        );
     }
     cookies.push(admin.cookie);
 
@@ -248,9 +257,10 @@ async fn one(
 
     // Visitors: sessions and sockets first (not measured).
     let clients = HttpClients::new()?;
-    let tokens =
-        setup::all((0..requests).map(|index| setup::visitor_session(clients.get(index), server)))
-            .await?;
+    let tokens = setup::all(
+        (0..requests).map(|index| setup::visitor_session(clients.get(index), server, index)),
+    )
+    .await?;
     let sockets = setup::all(
         tokens
             .iter()

@@ -101,11 +101,17 @@ pub enum ErrorCode {
     Unavailable,
     /// An unexpected server error; details are in the server log.
     Internal,
+    /// A report's `from` or `to` is not a date like `2026-01-31`.
+    InvalidDate,
+    /// A report's `to` is before its `from`, or the range is longer than 366 days.
+    InvalidDateRange,
+    /// A report's range holds more conversations than one report reads (100,000).
+    ReportTooLarge,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 49] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidFrame,
@@ -152,6 +158,9 @@ impl ErrorCode {
         ErrorCode::PageViewInvalid,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
+        ErrorCode::InvalidDate,
+        ErrorCode::InvalidDateRange,
+        ErrorCode::ReportTooLarge,
     ];
 
     /// The snake_case code sent to clients.
@@ -203,6 +212,9 @@ impl ErrorCode {
             ErrorCode::PageViewInvalid => "page_view_invalid",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvalidDate => "invalid_date",
+            ErrorCode::InvalidDateRange => "invalid_date_range",
+            ErrorCode::ReportTooLarge => "report_too_large",
         }
     }
 
@@ -242,6 +254,8 @@ impl ErrorCode {
             ErrorCode::PageViewInvalid => 422,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+            ErrorCode::InvalidDate | ErrorCode::InvalidDateRange => 400,
+            ErrorCode::ReportTooLarge => 422,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod forms;
 pub mod frames;
+pub mod reports;
 pub mod rest;
 pub mod survey;
 pub mod tools;

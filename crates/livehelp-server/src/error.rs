@@ -93,6 +93,7 @@ impl From<AppError> for ApiError {
             AppError::PageViews(livehelp_app::PageViewError::InvalidView { .. }) => {
                 ErrorCode::PageViewInvalid
             }
+            AppError::Report(report) => crate::routes::reports::error_code(report),
             AppError::Unavailable => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         };

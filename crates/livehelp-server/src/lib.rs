@@ -103,7 +103,8 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
     use Access::{Admin, Operator, Public, Visitor};
     use routes::{
         audit, auth, canned_responses, conversation_tools, conversations, forms, health, operators,
-        page_views, routing, sites, surveys, tickets, transcripts, visitor_sessions, widget,
+        page_views, reports, routing, sites, surveys, tickets, transcripts, visitor_details,
+        visitor_sessions, widget,
     };
     // Called by the widget from tenants' pages: CORS reflects the caller's origin (no
     // cookies are involved; the site's allowed-origins check happens in the handlers).
@@ -244,6 +245,19 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
                 ))
                 .layer(cors.clone()),
         ),
+        // A visitor's own details (issue 6 item 5, M16).
+        (
+            Method::GET,
+            "/api/v1/visitor/details",
+            Visitor,
+            get(visitor_details::own).layer(cors.clone()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/visitor/details",
+            Visitor,
+            post(visitor_details::correct_own).layer(cors.clone()),
+        ),
         // Pre-chat forms, offline messages, support requests (issue 5 items 1, 5, 6).
         (
             Method::POST,
@@ -373,6 +387,27 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             "/api/v1/conversations/{id}/visitor",
             Operator,
             get(conversations::visitor),
+        ),
+        // A visitor's details for the tenant's operators, reports for admins and
+        // supervisors (issue 6 items 5 and 6); roles are checked in the app.
+        (
+            Method::GET,
+            "/api/v1/visitors/{id}/details",
+            Operator,
+            get(visitor_details::get),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/visitors/{id}/details",
+            Operator,
+            patch(visitor_details::correct),
+        ),
+        (Method::GET, "/api/v1/reports", Operator, get(reports::get)),
+        (
+            Method::GET,
+            "/api/v1/reports/{file}",
+            Operator,
+            get(reports::csv).layer(gzip()),
         ),
         // Operator tools (issue 10, item 7); roles are checked in the app.
         (

@@ -32,6 +32,7 @@ mod conversations;
 mod error;
 mod forms;
 mod page_views;
+mod reports;
 mod routing;
 mod rows;
 mod surveys;

@@ -558,3 +558,21 @@ async fn tracking_settings_round_trip() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_facts_of_a_range() {
+    check(
+        "conversation_facts_of_a_range",
+        testing::conversation_facts_of_a_range,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_details_round_trip() {
+    check(
+        "visitor_details_round_trip",
+        testing::visitor_details_round_trip,
+    )
+    .await;
+}

@@ -27,6 +27,7 @@ mod error;
 mod forms;
 mod operators;
 mod page_views;
+mod reports;
 mod routing;
 mod rows;
 mod surveys;

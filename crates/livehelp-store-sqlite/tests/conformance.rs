@@ -357,3 +357,13 @@ async fn page_trail_round_trips_and_expires() {
 async fn tracking_settings_round_trip() {
     check(testing::tracking_settings_round_trip).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_facts_of_a_range() {
+    check(testing::conversation_facts_of_a_range).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_details_round_trip() {
+    check(testing::visitor_details_round_trip).await;
+}

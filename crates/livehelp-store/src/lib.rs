@@ -20,6 +20,7 @@ use thiserror::Error;
 
 mod forms;
 mod page_views;
+mod reports;
 pub mod survey_json;
 mod surveys;
 #[cfg(feature = "testing")]
@@ -30,6 +31,9 @@ pub use tools::ToolStore;
 
 pub use page_views::{
     PageTrailEvent, PageViewCount, PageViewStore, PageViewTally, TrackingSettings,
+};
+pub use reports::{
+    ConversationFacts, ReportStore, VisitorDetailStore, VisitorDetails, VisitorMatch, VisitorSearch,
 };
 
 pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
@@ -561,6 +565,8 @@ pub trait Store:
     + TicketStore
     + SupportRequestStore
     + PageViewStore
+    + ReportStore
+    + VisitorDetailStore
 {
 }
 
@@ -579,5 +585,7 @@ impl<T> Store for T where
         + TicketStore
         + SupportRequestStore
         + PageViewStore
+        + ReportStore
+        + VisitorDetailStore
 {
 }

@@ -7,6 +7,7 @@ mod admin_cli;
 mod backends;
 mod config;
 mod demo;
+mod report_cli;
 mod support_cli;
 mod survey_cli;
 
@@ -78,6 +79,25 @@ enum Command {
         #[command(subcommand)]
         command: support_cli::SupportCommand,
     },
+    /// Find and correct a visitor's name and email (platform staff, M16).
+    Visitor {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: report_cli::VisitorCommand,
+    },
+    /// The platform's report: every tenant's figures added together, small cells
+    /// suppressed (platform staff, M9, M18).
+    Report {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// First day, YYYY-MM-DD (default: 29 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, included, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -122,6 +142,12 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Support { config, command } => run_cli(&config, |config| async move {
             support_cli::support(&config, command).await
+        }),
+        Command::Visitor { config, command } => run_cli(&config, |config| async move {
+            report_cli::visitor(&config, command).await
+        }),
+        Command::Report { config, from, to } => run_cli(&config, |config| async move {
+            report_cli::report(&config, from, to).await
         }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;

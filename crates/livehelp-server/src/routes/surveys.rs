@@ -269,7 +269,7 @@ pub async fn results_csv(
 
 /// A visitor authenticated by `Authorization: Bearer <visitor token>`, checked before
 /// the body is read (so a caller without a token learns nothing about the body's shape).
-pub struct VisitorAuth(livehelp_app::VisitorPrincipal);
+pub struct VisitorAuth(pub livehelp_app::VisitorPrincipal);
 
 impl FromRequestParts<AppState> for VisitorAuth {
     type Rejection = ApiError;

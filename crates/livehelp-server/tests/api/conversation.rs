@@ -376,7 +376,10 @@ async fn pipelined_sends_are_answered_and_stored_in_order_before_a_following_end
     }
     let mut expected = visitor_keys.clone();
     expected.push(end_key);
-    assert_eq!(answered, expected, "acks come in the order the frames were sent");
+    assert_eq!(
+        answered, expected,
+        "acks come in the order the frames were sent"
+    );
 
     // The operator's own answers are in order too (the chat may have ended under the
     // last ones: those are refused, never dropped).
@@ -400,11 +403,24 @@ async fn pipelined_sends_are_answered_and_stored_in_order_before_a_following_end
         .filter(|message| message.kind == "visitor")
         .map(|message| message.text.as_str())
         .collect();
-    let sent: Vec<String> = (0..15).map(|index| format!("visitor line {index}")).collect();
-    assert_eq!(lines, sent, "the visitor's lines are stored in the order sent");
+    let sent: Vec<String> = (0..15)
+        .map(|index| format!("visitor line {index}"))
+        .collect();
+    assert_eq!(
+        lines, sent,
+        "the visitor's lines are stored in the order sent"
+    );
     let last = transcript.messages.last().expect("messages");
-    assert_eq!(last.event.as_deref(), Some("chat_ended"), "the end comes last");
-    let seqs: Vec<i64> = transcript.messages.iter().map(|message| message.seq).collect();
+    assert_eq!(
+        last.event.as_deref(),
+        Some("chat_ended"),
+        "the end comes last"
+    );
+    let seqs: Vec<i64> = transcript
+        .messages
+        .iter()
+        .map(|message| message.seq)
+        .collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     operator.wait_for_seq(conversation, last.seq).await;
     let delivered: Vec<String> = operator
@@ -413,5 +429,8 @@ async fn pipelined_sends_are_answered_and_stored_in_order_before_a_following_end
         .filter(|message| message.kind == "visitor")
         .map(|message| message.text.clone())
         .collect();
-    assert_eq!(delivered, sent, "the operator got each visitor line once, in order");
+    assert_eq!(
+        delivered, sent,
+        "the operator got each visitor line once, in order"
+    );
 }

@@ -79,6 +79,12 @@ const KNOWN_ROUTES: &[&str] = &[
     "GET /api/v1/conversations/{id}/survey",
     "POST /api/v1/conversations/{id}/survey-response",
     "POST /api/v1/visitor/chats",
+    "GET /api/v1/visitor/details",
+    "POST /api/v1/visitor/details",
+    "GET /api/v1/visitors/{id}/details",
+    "PATCH /api/v1/visitors/{id}/details",
+    "GET /api/v1/reports",
+    "GET /api/v1/reports/{file}",
     "POST /api/v1/sites/{site_key}/tickets",
     "POST /api/v1/support-requests",
     "GET /api/v1/tickets",
@@ -180,6 +186,8 @@ impl TenantA {
             self.visitor.to_string()
         } else if pattern.starts_with("/api/v1/auth/sessions/") {
             self.session_id.clone()
+        } else if pattern.starts_with("/api/v1/visitors/") {
+            self.visitor.to_string()
         } else if pattern.contains("{id}") {
             panic!("the matrix does not know which of A's objects {pattern} takes");
         } else {
@@ -189,6 +197,7 @@ impl TenantA {
             .replace("{id}", &id)
             .replace("{site_key}", &self.site_key)
             .replace("{tag}", &self.tools_secret.to_lowercase())
+            .replace("{file}", "operators.csv")
             .replace("{*file}", "index.html")
             .replace(
                 "{*file}",
@@ -309,6 +318,17 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             .await;
         assert!(response.status().is_success(), "A's own {path}");
     }
+    // A's visitor corrected their details: a secret email only A's staff may read.
+    let visitor_email = format!("alice-{}@alpha.test", Uuid::new_v4().simple());
+    let corrected = app
+        .http
+        .post(format!("{}/api/v1/visitor/details", app.base))
+        .bearer_auth(&visitor_session.visitor_token)
+        .json(&json!({ "email": visitor_email }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(corrected.status(), 200);
     // An offline message left on A's site, with a secret only A's operators may read.
     let ticket_secret = format!("TICKET-A-{}", Uuid::new_v4());
     let ticket: Value = app
@@ -360,6 +380,7 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             a.operator_email.clone(),
             "admin@alpha.test".into(),
             "sup@alpha.test".into(),
+            visitor_email.clone(),
         ],
         canned_id,
         tools_secret: tools_secret.clone(),
@@ -578,6 +599,27 @@ async fn tenant_b_and_outsiders_get_nothing_of_tenant_a_from_any_route_or_frame(
             }
         }
     }
+    // B's admin's report counts none of A's conversations; A's visitor's details are
+    // as A's visitor left them.
+    let b_admin = app.login("admin@bravo.test").await;
+    let b_report: Value = app
+        .get("/api/v1/reports", &b_admin)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(b_report["totals"]["conversations"], 0);
+    let a_details: Value = app
+        .get(
+            &format!("/api/v1/visitors/{}/details", visitor_session.visitor_id),
+            &a_admin.0,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(a_details["email"], json!(visitor_email));
+    assert_eq!(a_details["name"], "Alice of A");
     // A's conversation is untouched.
     let transcript = app.transcript(conversation, &a_admin.0).await;
     assert_eq!(transcript.conversation.state, "active");

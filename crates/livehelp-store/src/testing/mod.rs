@@ -19,7 +19,7 @@
 //! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
 //! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
 //! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
-//! refusals and the platform's questions), and `isolation` (one tenant never reaches another's
+//! refusals and the platform's questions), `reports` (report facts and visitor details), and `isolation` (one tenant never reaches another's
 //! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
 //! requests), `page_views` (page-view tallies, page trails, tracking settings), and `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
@@ -40,6 +40,7 @@ mod isolation;
 mod logins;
 mod page_views;
 mod platform;
+mod reports;
 mod routing;
 mod surveys;
 mod tools;
@@ -86,6 +87,7 @@ pub use page_views::{
     page_trail_round_trips_and_expires, page_view_tallies_add_up, tracking_settings_round_trip,
 };
 pub use platform::{platform_admins_by_email, tenants_list_and_status};
+pub use reports::{conversation_facts_of_a_range, visitor_details_round_trip};
 pub use routing::{
     accept_and_assign_respect_the_limit, departments_crud, join_and_participant_messages,
     limit_holds_under_racing_assignments, list_open_conversations_oldest_first,
@@ -169,5 +171,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     page_view_tallies_add_up(store.clone()).await;
     page_trail_round_trips_and_expires(store.clone()).await;
     tracking_settings_round_trip(store.clone()).await;
+    conversation_facts_of_a_range(store.clone()).await;
+    visitor_details_round_trip(store.clone()).await;
     close_answers_queued_appends_then_refuses(store).await;
 }
