@@ -411,14 +411,6 @@ async fn scale(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
         &dialogues,
     )
     .await?;
-    for list in outcomes.values() {
-        for outcome in list {
-            chat::require_clean(outcome)?;
-            if outcome.transcripts_checked == 0 {
-                anyhow::bail!("{}: transcripts were not checked", outcome.target.name());
-            }
-        }
-    }
     report::write_json(&context.out, "scale.json", &outcomes)?;
     let rows = rows(&outcomes, &targets);
     let table = report::chat_table(&rows, Target::Livehelp);
@@ -427,6 +419,20 @@ async fn scale(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
         plan.conversations, plan.rate
     );
     std::fs::write(context.out.join("scale.md"), &table)?;
+    // The figures are written either way; a run with a fault still fails.
+    for target in &targets {
+        if !outcomes.contains_key(target.name()) {
+            anyhow::bail!("scale: every {} run failed", target.name());
+        }
+    }
+    for list in outcomes.values() {
+        for outcome in list {
+            chat::require_clean(outcome)?;
+            if outcome.transcripts_checked == 0 {
+                anyhow::bail!("{}: transcripts were not checked", outcome.target.name());
+            }
+        }
+    }
     Ok(rows)
 }
 
