@@ -18,6 +18,7 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+pub mod archive;
 mod forms;
 pub mod survey_json;
 mod surveys;
@@ -25,6 +26,7 @@ mod surveys;
 pub mod testing;
 mod tools;
 
+pub use archive::ArchiveStore;
 pub use tools::ToolStore;
 
 pub use surveys::{PlatformAnswer, PlatformQuestion, SurveyResponseQuery, SurveyStore};
@@ -536,6 +538,7 @@ pub trait Store:
     + SiteFormStore
     + TicketStore
     + SupportRequestStore
+    + ArchiveStore
 {
 }
 
@@ -553,5 +556,6 @@ impl<T> Store for T where
         + SiteFormStore
         + TicketStore
         + SupportRequestStore
+        + ArchiveStore
 {
 }

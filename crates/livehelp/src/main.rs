@@ -4,6 +4,7 @@
 //! application; everything else lives in the library crates.
 
 mod admin_cli;
+mod archive_cli;
 mod backends;
 mod config;
 mod demo;
@@ -78,6 +79,27 @@ enum Command {
         #[command(subcommand)]
         command: support_cli::SupportCommand,
     },
+    /// Take a backup: a consistent snapshot of the whole deployment, written while the
+    /// server keeps serving (`docs/operations.md`). `backup verify ARCHIVE` checks one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Where to write: a folder (the archive gets a dated name) or a `.tar.zst` file.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(subcommand)]
+        command: Option<archive_cli::BackupCommand>,
+    },
+    /// Restore a backup into an empty data dir or database. The archive is checked
+    /// completely first; a damaged one is refused and nothing is written.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The archive file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -122,6 +144,30 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Support { config, command } => run_cli(&config, |config| async move {
             support_cli::support(&config, command).await
+        }),
+        Command::Backup {
+            command: Some(archive_cli::BackupCommand::Verify { archive }),
+            ..
+        } => archive_cli::verify(&archive),
+        Command::Backup {
+            config,
+            to,
+            command: None,
+        } => {
+            let Some(to) = to else {
+                bail!("say where the backup goes: `livehelp backup --to FOLDER`");
+            };
+            run_cli(&config, |config| async move {
+                archive_cli::backup(&config, &to).await.map(|_| ())
+            })
+        }
+        Command::Restore { config, from } => run_cli(&config, |config| async move {
+            archive_cli::import(
+                &config,
+                &from,
+                livehelp_store::archive::ImportMode::IntoEmpty,
+            )
+            .await
         }),
         Command::Serve { config, demo } => {
             let config = Config::load(&config)?;
