@@ -5,7 +5,7 @@
 //! tables are written in foreign-key order (the order the archive has them in).
 //!
 //! Logical types from the column types: `uuid`, `bytea` (bytes), `text`/`character
-//! varying`, `jsonb`/`json`, `smallint`/`integer`/`bigint` (int), `boolean`,
+//! varying`/`date` (text), `jsonb`/`json` and `text[]` (json), `smallint`/`integer`/`bigint` (int), `boolean`,
 //! `timestamp with time zone` (instant, as integer microseconds since the epoch).
 
 use async_trait::async_trait;
@@ -127,8 +127,11 @@ fn column_type(table: &str, column: &str, data_type: &str) -> StoreResult<Column
     Ok(match data_type {
         "uuid" => ColumnType::Uuid,
         "bytea" => ColumnType::Bytes,
-        "text" | "character varying" => ColumnType::Text,
-        "jsonb" | "json" => ColumnType::Json,
+        // A `date` is its ISO text, `YYYY-MM-DD`, as SQLite keeps it.
+        "text" | "character varying" | "date" => ColumnType::Text,
+        // `text[]` (a site's allowed origins): a JSON array of strings in the archive,
+        // as SQLite keeps it.
+        "jsonb" | "json" | "ARRAY" => ColumnType::Json,
         "smallint" | "integer" | "bigint" => ColumnType::Int,
         "boolean" => ColumnType::Bool,
         "timestamp with time zone" => ColumnType::Instant,
@@ -149,9 +152,11 @@ fn select_sql(entry: &Catalogued, scope: ArchiveScope) -> String {
         .table
         .columns
         .iter()
-        .map(|c| {
+        .zip(&entry.pg_types)
+        .map(|(c, pg_type)| {
             let name = quoted(&c.name);
             match c.column_type {
+                ColumnType::Json if pg_type == "ARRAY" => format!("to_jsonb({name})::text"),
                 ColumnType::Instant => {
                     format!("(extract(epoch FROM {name}) * 1000000)::int8")
                 }
@@ -255,7 +260,12 @@ fn placeholder(n: usize, column: &ArchiveColumn, pg_type: &str) -> String {
     match column.column_type {
         ColumnType::Uuid => format!("${n}::uuid"),
         ColumnType::Bytes => format!("${n}::bytea"),
+        ColumnType::Text if pg_type == "date" => format!("${n}::text::date"),
         ColumnType::Text => format!("${n}::text"),
+        ColumnType::Json if pg_type == "ARRAY" => format!(
+            "(CASE WHEN ${n}::text IS NULL THEN NULL \
+             ELSE ARRAY(SELECT jsonb_array_elements_text(${n}::text::jsonb)) END)"
+        ),
         ColumnType::Json => format!("${n}::text::{pg_type}"),
         ColumnType::Int => format!("${n}::int8"),
         ColumnType::Bool => format!("${n}::boolean"),

@@ -18,8 +18,8 @@ use livehelp_app::{
 use livehelp_bus::InProcessBus;
 use livehelp_domain::{BrowserInfo, ConversationId, Role, TenantId};
 use livehelp_protocol::rest::TranscriptResponse;
-use livehelp_store::{ArchiveStore, ConversationStore};
 use livehelp_store::archive::EXCLUDED_TABLES;
+use livehelp_store::{ArchiveStore, ConversationStore};
 use livehelp_store_sqlite::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -60,7 +60,10 @@ fn must(data_dir: &Path, args: &[&str]) -> String {
 /// Takes a backup of `data_dir` into `folder` and returns the archive's path.
 fn backup(data_dir: &Path, folder: &Path) -> PathBuf {
     let before: Vec<PathBuf> = list(folder);
-    must(data_dir, &["backup", "--to", folder.to_str().expect("utf-8")]);
+    must(
+        data_dir,
+        &["backup", "--to", folder.to_str().expect("utf-8")],
+    );
     let after = list(folder);
     let new: Vec<&PathBuf> = after.iter().filter(|p| !before.contains(p)).collect();
     assert_eq!(new.len(), 1, "one new archive in {after:?}");
@@ -290,9 +293,21 @@ impl Drop for Server {
 }
 
 fn serve(data_dir: &Path) -> Server {
+    serve_with(data_dir, &[])
+}
+
+fn serve_with(data_dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_livehelp"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
         .arg(data_dir)
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -344,7 +359,9 @@ async fn transcript(
     conversation: ConversationId,
 ) -> Option<Vec<(i64, String)>> {
     let response = http
-        .get(format!("{base}/api/v1/conversations/{conversation}/transcript"))
+        .get(format!(
+            "{base}/api/v1/conversations/{conversation}/transcript"
+        ))
         .send()
         .await
         .expect("transcript");
@@ -353,12 +370,7 @@ async fn transcript(
     }
     assert_eq!(response.status(), 200);
     let body: TranscriptResponse = response.json().await.expect("json");
-    Some(
-        body.messages
-            .into_iter()
-            .map(|m| (m.seq, m.text))
-            .collect(),
-    )
+    Some(body.messages.into_iter().map(|m| (m.seq, m.text)).collect())
 }
 
 /// Checks that every conversation of `tenant` reads back through the server with its
@@ -392,7 +404,11 @@ async fn visitor_recognised(base: &str, token: &str) -> bool {
     response.status() == 200
 }
 
-fn export_tenant(data_dir: &Path, tenant: TenantId, file: &Path) -> BTreeMap<String, (u64, String)> {
+fn export_tenant(
+    data_dir: &Path,
+    tenant: TenantId,
+    file: &Path,
+) -> BTreeMap<String, (u64, String)> {
     must(
         data_dir,
         &[
@@ -414,7 +430,10 @@ async fn backup_and_restore_round_trip_every_table_byte_for_byte() {
     let second = seed_tenant(&source, "茶馆 Tea House", 2).await;
 
     let archive = backup(&source, &temp.path().join("backups"));
-    let out = must(&source, &["backup", "verify", archive.to_str().expect("utf-8")]);
+    let out = must(
+        &source,
+        &["backup", "verify", archive.to_str().expect("utf-8")],
+    );
     assert!(out.contains("is intact"), "{out}");
 
     // Every table of the database is in the archive unless explicitly excluded.
@@ -429,7 +448,13 @@ async fn backup_and_restore_round_trip_every_table_byte_for_byte() {
         );
     }
     store.close().await;
-    for table in ["tenants", "operators", "conversations", "messages", "tickets"] {
+    for table in [
+        "tenants",
+        "operators",
+        "conversations",
+        "messages",
+        "tickets",
+    ] {
         assert!(archived[table].0 > 0, "{table} has rows in the archive");
     }
     let bytes = all_bytes(&archive);
@@ -438,12 +463,19 @@ async fn backup_and_restore_round_trip_every_table_byte_for_byte() {
     }
 
     let restored = temp.path().join("restored");
-    let out = must(&restored, &["restore", "--from", archive.to_str().expect("utf-8")]);
+    let out = must(
+        &restored,
+        &["restore", "--from", archive.to_str().expect("utf-8")],
+    );
     assert!(out.contains("restored whole platform"), "{out}");
 
     // A backup of the restored deployment holds exactly the same rows.
     let again = backup(&restored, &temp.path().join("backups-again"));
-    assert_eq!(fingerprint(&again), archived, "every table equal, byte for byte");
+    assert_eq!(
+        fingerprint(&again),
+        archived,
+        "every table equal, byte for byte"
+    );
 
     // And the restored deployment serves them: logins, transcripts, visitor tokens.
     let server = serve(&restored);
@@ -453,7 +485,10 @@ async fn backup_and_restore_round_trip_every_table_byte_for_byte() {
     drop(server);
 
     // A second restore into the now non-empty deployment is refused.
-    let (ok, _, err) = livehelp(&restored, &["restore", "--from", archive.to_str().expect("utf-8")]);
+    let (ok, _, err) = livehelp(
+        &restored,
+        &["restore", "--from", archive.to_str().expect("utf-8")],
+    );
     assert!(!ok);
     assert!(err.contains("not empty"), "{err}");
 }
@@ -492,10 +527,7 @@ async fn corrupt_or_truncated_archives_are_refused_and_the_target_stays_empty() 
         let (ok, _, err) = livehelp(&target, &["restore", "--from", path]);
         assert!(!ok, "restore refuses {path}");
         assert!(err.contains("corrupt or truncated"), "{err}");
-        assert!(
-            !db_path(&target).exists(),
-            "nothing was written for {path}"
-        );
+        assert!(!db_path(&target).exists(), "nothing was written for {path}");
     }
     // The intact archive still restores.
     must(
@@ -517,15 +549,24 @@ async fn a_tenant_moves_to_another_deployment_without_touching_its_tenants() {
     let exported = export_tenant(&x, moving.id, &file);
     let bytes = all_bytes(&file);
     assert!(contains(&bytes, &moving.name));
-    assert!(!contains(&bytes, &staying.name), "another tenant's data is not exported");
+    assert!(
+        !contains(&bytes, &staying.name),
+        "another tenant's data is not exported"
+    );
     assert!(!contains(&bytes, &staying.id.to_string()));
-    assert!(!contains(&bytes, "platform_admins"), "platform tables stay out");
+    assert!(
+        !contains(&bytes, "platform_admins"),
+        "platform tables stay out"
+    );
 
     let resident_before = export_tenant(&y, resident.id, &temp.path().join("r1.tar.zst"));
     let out = must(&y, &["tenant", "import", file.to_str().expect("utf-8")]);
     assert!(out.contains("imported tenant"), "{out}");
     let resident_after = export_tenant(&y, resident.id, &temp.path().join("r2.tar.zst"));
-    assert_eq!(resident_before, resident_after, "Y's own tenant is unchanged");
+    assert_eq!(
+        resident_before, resident_after,
+        "Y's own tenant is unchanged"
+    );
     let arrived = export_tenant(&y, moving.id, &temp.path().join("m.tar.zst"));
     assert_eq!(arrived, exported, "the tenant arrived whole");
 
@@ -534,7 +575,10 @@ async fn a_tenant_moves_to_another_deployment_without_touching_its_tenants() {
     let (ok, _, err) = livehelp(&y, &["tenant", "import", file.to_str().expect("utf-8")]);
     assert!(!ok);
     assert!(err.contains("clash"), "{err}");
-    assert!(err.contains(&moving.site_key) || err.contains("sites"), "{err}");
+    assert!(
+        err.contains(&moving.site_key) || err.contains("sites"),
+        "{err}"
+    );
     assert!(err.contains("operators"), "{err}");
     let resident_again = export_tenant(&y, resident.id, &temp.path().join("r3.tar.zst"));
     assert_eq!(resident_before, resident_again);
@@ -582,7 +626,10 @@ async fn br_20_restore_loses_chat_attachments() {
     let late = seed_tenant(&live, "T3 Late Arrival", 1).await;
     // 3. Wipe the data dir and restore into a fresh instance.
     std::fs::remove_dir_all(&live).expect("wipe");
-    must(&live, &["restore", "--from", archive.to_str().expect("utf-8")]);
+    must(
+        &live,
+        &["restore", "--from", archive.to_str().expect("utf-8")],
+    );
     assert_eq!(
         export_tenant(&live, t1.id, &temp.path().join("t1-after.tar.zst")),
         t1_counts,
@@ -612,17 +659,30 @@ async fn br_20_restore_loses_chat_attachments() {
         .send()
         .await
         .expect("login");
-    assert_eq!(login.status(), 401, "the tenant created after the backup is absent");
+    assert_eq!(
+        login.status(),
+        401,
+        "the tenant created after the backup is absent"
+    );
     drop(server);
 
     // 4. A T1-only restore into an instance where T2 is live.
     let other = temp.path().join("other");
-    must(&other, &["tenant", "import", t2_file.to_str().expect("utf-8")]);
+    must(
+        &other,
+        &["tenant", "import", t2_file.to_str().expect("utf-8")],
+    );
     let t2_before = export_tenant(&other, t2.id, &temp.path().join("o-t2a.tar.zst"));
     let t1_bytes = all_bytes(&t1_file);
-    assert!(!contains(&t1_bytes, &t2.name), "the T1 archive exposes nothing of T2");
+    assert!(
+        !contains(&t1_bytes, &t2.name),
+        "the T1 archive exposes nothing of T2"
+    );
     assert!(!contains(&t1_bytes, &t2.id.to_string()));
-    must(&other, &["tenant", "import", t1_file.to_str().expect("utf-8")]);
+    must(
+        &other,
+        &["tenant", "import", t1_file.to_str().expect("utf-8")],
+    );
     assert_eq!(
         export_tenant(&other, t2.id, &temp.path().join("o-t2b.tar.zst")),
         t2_before,
@@ -663,4 +723,146 @@ async fn br_20_restore_loses_chat_attachments() {
         export_tenant(&other, t1.id, &temp.path().join("o-t1c.tar.zst")),
         t1_now
     );
+}
+
+/// Every table's rows as parsed JSON, for comparing archives written by different
+/// backends (PostgreSQL's `jsonb` stores JSON documents in its own key order, so the
+/// bytes of JSON columns differ while the values are equal).
+fn rows_by_table(archive: &Path) -> BTreeMap<String, Vec<BTreeMap<String, Value>>> {
+    let entries = entries(archive);
+    let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    let mut out = BTreeMap::new();
+    for part in manifest["parts"].as_array().expect("parts") {
+        let bytes = &entries[part["path"].as_str().expect("path")];
+        // Rows in a canonical key order, sorted (the backends order some columns
+        // differently: SQLite rebuilt tables in later migrations).
+        let mut rows: Vec<BTreeMap<String, Value>> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).expect("row"))
+            .collect();
+        rows.sort_by_key(|row| serde_json::to_string(row).expect("json"));
+        out.insert(part["table"].as_str().expect("table").to_owned(), rows);
+    }
+    out
+}
+
+/// Per table, column name -> logical type.
+fn column_types(archive: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    manifest(archive)["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| {
+            let columns = p["columns"]
+                .as_array()
+                .expect("columns")
+                .iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().expect("name").to_owned(),
+                        c["type"].as_str().expect("type").to_owned(),
+                    )
+                })
+                .collect();
+            (p["table"].as_str().expect("table").to_owned(), columns)
+        })
+        .collect()
+}
+
+/// Issue 9's move from SQLite to PostgreSQL: a backup of a SQLite deployment restores
+/// into an empty PostgreSQL database, every row equal, and the server on PostgreSQL
+/// serves the same transcripts and logins. Runs when `LIVEHELP_TEST_POSTGRES_URL` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_deployment_moves_to_postgresql_through_an_archive() {
+    let Ok(server_url) = std::env::var("LIVEHELP_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "LIVEHELP_TEST_POSTGRES_URL is not set: the SQLite to PostgreSQL move is not tested here"
+        );
+        return;
+    };
+    use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(&server_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("LIVEHELP_TEST_POSTGRES_URL is set but PostgreSQL does not answer: {e}")
+        });
+    let database = format!("lh_backup_{}", Uuid::new_v4().simple());
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .await
+        .expect("create database");
+    let (scheme, rest) = server_url.split_once("://").expect("url");
+    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+    let pg_url = format!("{scheme}://{authority}/{database}");
+
+    let temp = tempfile::tempdir().expect("temp");
+    let sqlite = temp.path().join("sqlite");
+    let first = seed_tenant(&sqlite, "Shalom Books שלום", 3).await;
+    let second = seed_tenant(&sqlite, "茶馆 Tea House", 2).await;
+    let archive = backup(&sqlite, &temp.path().join("from-sqlite"));
+
+    // The binary restores into PostgreSQL (the data dir is not used for the database).
+    let pg_dir = temp.path().join("pg");
+    let out = must(
+        &pg_dir,
+        &[
+            "restore",
+            "--from",
+            archive.to_str().expect("utf-8"),
+            "--database-url",
+            &pg_url,
+        ],
+    );
+    assert!(out.contains("restored whole platform"), "{out}");
+
+    // A backup of the PostgreSQL deployment holds the same rows with the same logical
+    // column types.
+    let folder = temp.path().join("from-postgres");
+    must(
+        &pg_dir,
+        &[
+            "backup",
+            "--to",
+            folder.to_str().expect("utf-8"),
+            "--database-url",
+            &pg_url,
+        ],
+    );
+    let pg_archive = list(&folder).pop().expect("archive");
+    assert_eq!(
+        column_types(&pg_archive),
+        column_types(&archive),
+        "the same logical schema"
+    );
+    assert_eq!(
+        rows_by_table(&pg_archive),
+        rows_by_table(&archive),
+        "every row equal"
+    );
+
+    // The server on PostgreSQL serves the moved transcripts and logins.
+    let server = serve_with(&pg_dir, &["--database-url", &pg_url]);
+    assert_transcripts(&server.base, &first).await;
+    assert_transcripts(&server.base, &second).await;
+    assert!(visitor_recognised(&server.base, &second.visitor_tokens[0]).await);
+    drop(server);
+
+    // A restore into the now non-empty PostgreSQL database is refused.
+    let (ok, _, err) = livehelp(
+        &pg_dir,
+        &[
+            "restore",
+            "--from",
+            archive.to_str().expect("utf-8"),
+            "--database-url",
+            &pg_url,
+        ],
+    );
+    assert!(!ok && err.contains("not empty"), "{err}");
+    let _ = admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .await;
 }
