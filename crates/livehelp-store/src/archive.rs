@@ -313,6 +313,18 @@ pub fn rows_per_insert(columns: usize) -> usize {
     (30_000 / columns.max(1)).clamp(1, 500)
 }
 
+/// Standard base64 with padding, the archive's encoding of `bytes` columns.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The bytes of an archived `bytes` value; `None` when it is not standard base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,16 +370,4 @@ mod tests {
         }
         assert_eq!(ColumnType::parse("float"), None);
     }
-}
-
-/// Standard base64 with padding, the archive's encoding of `bytes` columns.
-pub fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The bytes of an archived `bytes` value; `None` when it is not standard base64.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
