@@ -35,6 +35,12 @@ const LINES: [&str; 4] = [
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// A survey comment of an adult visitor: stored, so in every archive.
+const ADULT_COMMENT: &str = "Great service 🌟";
+
+/// A survey comment sent with an age under 18: never stored, so in no archive.
+const UNDER_18_COMMENT: &str = "UNDER-18-SUBMISSION";
+
 fn livehelp(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_livehelp"))
         .args(args)
@@ -199,6 +205,29 @@ async fn seed_tenant(data_dir: &Path, name: &str, chats: usize) -> Seeded {
         .await
         .expect("login");
     let operator = login.operator;
+    // The tenant's exit survey: an age and a comment.
+    let survey = app
+        .save_survey(
+            &operator,
+            None,
+            vec![
+                livehelp_app::QuestionInput {
+                    kind: "age".into(),
+                    label: "Your age".into(),
+                    required: true,
+                    options: Vec::new(),
+                },
+                livehelp_app::QuestionInput {
+                    kind: "free_text".into(),
+                    label: "Anything to add? 有什么建议吗？".into(),
+                    required: false,
+                    options: Vec::new(),
+                },
+            ],
+            now,
+        )
+        .await
+        .expect("survey");
     let access = SiteAccess {
         origin: None,
         secure: false,
@@ -253,6 +282,42 @@ async fn seed_tenant(data_dir: &Path, name: &str, chats: usize) -> Seeded {
         )
         .await
         .expect("end");
+        // The first visitor answers the survey as an adult; the second states an age
+        // under 18, which refuses the whole submission (nothing of it is stored).
+        if chat < 2 {
+            let (age, comment) = if chat == 0 {
+                (34.0, format!("{ADULT_COMMENT} {slug}"))
+            } else {
+                (15.0, format!("{UNDER_18_COMMENT} {slug}"))
+            };
+            let answers = BTreeMap::from([
+                (
+                    survey.questions[0].id.to_string(),
+                    livehelp_domain::survey::RawAnswer::Number(age),
+                ),
+                (
+                    survey.questions[1].id.to_string(),
+                    livehelp_domain::survey::RawAnswer::Text(comment),
+                ),
+            ]);
+            let submitted = app
+                .submit_survey(
+                    &visitor,
+                    conversation,
+                    livehelp_app::SurveySubmission {
+                        conversation_id: Some(conversation),
+                        survey_id: Some(survey.id),
+                        answers,
+                    },
+                    now,
+                )
+                .await;
+            assert_eq!(
+                submitted.is_ok(),
+                chat == 0,
+                "adult kept, under 18 refused: {submitted:?}"
+            );
+        }
         conversations.push((conversation, texts));
         visitor_tokens.push(issued.token);
     }
@@ -461,6 +526,15 @@ async fn backup_and_restore_round_trip_every_table_byte_for_byte() {
     for line in LINES {
         assert!(contains(&bytes, line), "{line} is in the archive as UTF-8");
     }
+    assert!(archived["survey_responses"].0 > 0);
+    assert!(
+        contains(&bytes, ADULT_COMMENT),
+        "an adult's survey answers are archived"
+    );
+    assert!(
+        !contains(&bytes, UNDER_18_COMMENT),
+        "under-18 submissions are in no archive"
+    );
 
     let restored = temp.path().join("restored");
     let out = must(
@@ -549,6 +623,11 @@ async fn a_tenant_moves_to_another_deployment_without_touching_its_tenants() {
     let exported = export_tenant(&x, moving.id, &file);
     let bytes = all_bytes(&file);
     assert!(contains(&bytes, &moving.name));
+    assert!(contains(&bytes, ADULT_COMMENT));
+    assert!(
+        !contains(&bytes, UNDER_18_COMMENT),
+        "under-18 submissions are in no archive"
+    );
     assert!(
         !contains(&bytes, &staying.name),
         "another tenant's data is not exported"
