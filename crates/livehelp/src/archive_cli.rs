@@ -28,17 +28,19 @@ pub enum BackupCommand {
     },
 }
 
-/// The file name of a backup taken at `at`: `livehelp-backup-20261202T031500Z.tar.zst`.
+/// The file name of a backup taken at `at`:
+/// `livehelp-backup-20261202T031500.123Z.tar.zst` (UTC, milliseconds; names sort by time).
 pub fn backup_file_name(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
-        "livehelp-backup-{:04}{:02}{:02}T{:02}{:02}{:02}Z.tar.zst",
+        "livehelp-backup-{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z.tar.zst",
         at.year(),
         u8::from(at.month()),
         at.day(),
         at.hour(),
         at.minute(),
-        at.second()
+        at.second(),
+        at.millisecond()
     )
 }
 

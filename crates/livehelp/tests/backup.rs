@@ -945,3 +945,118 @@ async fn a_sqlite_deployment_moves_to_postgresql_through_an_archive() {
         )))
         .await;
 }
+
+async fn metric(base: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} on /metrics:\n{text}"))
+}
+
+fn archives_in(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = list(folder)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tar.zst"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// `serve --backup-to DIR --backup-keep 2` (on a one-second test interval instead of
+/// `--backup-daily-at`): backups land while the server serves, only the newest two are
+/// kept, each one verifies, and /metrics shows the last success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_keep_the_newest_and_report_on_metrics() {
+    let temp = tempfile::tempdir().expect("temp");
+    let live = temp.path().join("live");
+    let tenant = seed_tenant(&live, "Scheduled Co", 2).await;
+    let folder = temp.path().join("scheduled");
+    let server = serve_with(
+        &live,
+        &[
+            "--backup-to",
+            folder.to_str().expect("utf-8"),
+            "--backup-every-seconds",
+            "1",
+            "--backup-keep",
+            "2",
+        ],
+    );
+    // Wait (bounded) until the first archive seen has been pruned by newer ones.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut first: Option<PathBuf> = None;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backups rotate within 60 s"
+        );
+        let now = archives_in(&folder);
+        assert!(now.len() <= 2, "at most 2 kept: {now:?}");
+        match &first {
+            None => first = now.first().cloned(),
+            Some(oldest) if !now.contains(oldest) && now.len() == 2 => break,
+            Some(_) => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let last = metric(
+        &server.base,
+        "livehelp_backup_last_success_timestamp_seconds",
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    assert!(
+        last > now - 30.0 && last <= now + 1.0,
+        "last success {last} is recent"
+    );
+    assert_eq!(
+        metric(&server.base, "livehelp_backup_failures_total").await,
+        0.0
+    );
+    drop(server);
+    for archive in archives_in(&folder) {
+        let out = must(
+            &live,
+            &["backup", "verify", archive.to_str().expect("utf-8")],
+        );
+        assert!(out.contains("is intact"), "{out}");
+        assert_eq!(
+            fingerprint(&archive)["messages"].0,
+            tenant.conversations.len() as u64 * 7
+        );
+    }
+
+    // A destination that cannot be written: retried, then counted as a failure.
+    let blocker = temp.path().join("not-a-folder");
+    std::fs::write(&blocker, "a file").expect("file");
+    let server = serve_with(
+        &live,
+        &[
+            "--backup-to",
+            blocker.join("sub").to_str().expect("utf-8"),
+            "--backup-every-seconds",
+            "1",
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while metric(&server.base, "livehelp_backup_failures_total").await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failure is reported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        metric(
+            &server.base,
+            "livehelp_backup_last_success_timestamp_seconds"
+        )
+        .await,
+        0.0
+    );
+}
