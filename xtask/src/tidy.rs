@@ -94,6 +94,7 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
                 "livehelp-bus",
                 "livehelp-app",
                 "livehelp-protocol",
+                "livehelp-archive",
             ][..],
         ),
         (

@@ -193,7 +193,7 @@ struct PartSink<'a> {
     open: Option<OpenPart>,
     done: Vec<(ManifestPart, PathBuf)>,
     total: u64,
-    progress: Progress<'a>,
+    progress: Option<Progress<'a>>,
     line: Vec<u8>,
 }
 
@@ -249,7 +249,9 @@ impl ArchiveSink for PartSink<'_> {
             },
             rows: 0,
         });
-        (self.progress)(&table.name, self.total);
+        if let Some(progress) = self.progress.as_mut() {
+            progress(&table.name, self.total);
+        }
         Ok(())
     }
 
@@ -267,8 +269,10 @@ impl ArchiveSink for PartSink<'_> {
         part.writer.write_all(&self.line).map_err(sink_error)?;
         part.rows += 1;
         self.total += 1;
-        if self.total.is_multiple_of(1000) {
-            (self.progress)(&part.table.name, self.total);
+        if self.total.is_multiple_of(1000)
+            && let Some(progress) = self.progress.as_mut()
+        {
+            progress(&part.table.name, self.total);
         }
         Ok(())
     }
@@ -285,54 +289,94 @@ pub async fn write_archive(
     dest: &Path,
     progress: Progress<'_>,
 ) -> Result<Manifest, ArchiveError> {
-    let parent = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let dir = tempfile::Builder::new()
-        .prefix(".livehelp-archive-")
-        .tempdir_in(parent)
-        .map_err(io_error(format!(
-            "cannot create a work folder in {}",
-            parent.display()
-        )))?;
-    let created_at = OffsetDateTime::now_utc();
-    let mut sink = PartSink {
-        dir: dir.path().to_owned(),
-        open: None,
-        done: Vec::new(),
-        total: 0,
-        progress,
-        line: Vec::new(),
-    };
-    store.export_archive(scope, &mut sink).await?;
-    sink.close()?;
-    let manifest = Manifest {
-        format: FORMAT_NAME.to_owned(),
-        format_version: FORMAT_VERSION,
-        livehelp_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_at: created_at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        scope: match scope {
-            ArchiveScope::Platform => ManifestScope::Platform,
-            ArchiveScope::Tenant(tenant) => ManifestScope::Tenant {
-                tenant_id: tenant.to_string(),
-            },
-        },
-        parts: sink.done.iter().map(|(part, _)| part.clone()).collect(),
-    };
-    let partial = PathBuf::from(format!("{}.partial", dest.display()));
-    let result = assemble(&manifest, &sink.done, &partial, created_at);
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
+    let mut writer = ArchiveWriter::create(dest)?;
+    writer.sink.progress = Some(progress);
+    store.export_archive(scope, &mut writer.sink).await?;
+    writer.finish(scope)
+}
+
+/// An archive being written, for a caller that runs the export itself (the
+/// application, which checks who may export first): hand [`ArchiveWriter::sink`] to
+/// [`ArchiveStore::export_archive`], then [`ArchiveWriter::finish`].
+pub struct ArchiveWriter<'a> {
+    dir: tempfile::TempDir,
+    dest: PathBuf,
+    created_at: OffsetDateTime,
+    sink: PartSink<'a>,
+}
+
+impl<'a> ArchiveWriter<'a> {
+    /// Starts an archive that will be written at `dest` (its parts go to a work folder
+    /// beside it meanwhile).
+    pub fn create(dest: &Path) -> Result<ArchiveWriter<'a>, ArchiveError> {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = tempfile::Builder::new()
+            .prefix(".livehelp-archive-")
+            .tempdir_in(parent)
+            .map_err(io_error(format!(
+                "cannot create a work folder in {}",
+                parent.display()
+            )))?;
+        let sink = PartSink {
+            dir: dir.path().to_owned(),
+            open: None,
+            done: Vec::new(),
+            total: 0,
+            progress: None,
+            line: Vec::new(),
+        };
+        Ok(ArchiveWriter {
+            dir,
+            dest: dest.to_owned(),
+            created_at: OffsetDateTime::now_utc(),
+            sink,
+        })
     }
-    std::fs::rename(&partial, dest).map_err(io_error(format!(
-        "cannot move the archive into place at {}",
-        dest.display()
-    )))?;
-    Ok(manifest)
+
+    /// Where the export writes its rows.
+    pub fn sink(&mut self) -> &mut dyn ArchiveSink {
+        &mut self.sink
+    }
+
+    /// Writes the manifest and the parts into the archive file and moves it into place.
+    pub fn finish(mut self, scope: ArchiveScope) -> Result<Manifest, ArchiveError> {
+        self.sink.close()?;
+        let manifest = Manifest {
+            format: FORMAT_NAME.to_owned(),
+            format_version: FORMAT_VERSION,
+            livehelp_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: self
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            scope: match scope {
+                ArchiveScope::Platform => ManifestScope::Platform,
+                ArchiveScope::Tenant(tenant) => ManifestScope::Tenant {
+                    tenant_id: tenant.to_string(),
+                },
+            },
+            parts: self
+                .sink
+                .done
+                .iter()
+                .map(|(part, _)| part.clone())
+                .collect(),
+        };
+        let partial = PathBuf::from(format!("{}.partial", self.dest.display()));
+        if let Err(e) = assemble(&manifest, &self.sink.done, &partial, self.created_at) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+        std::fs::rename(&partial, &self.dest).map_err(io_error(format!(
+            "cannot move the archive into place at {}",
+            self.dest.display()
+        )))?;
+        drop(self.dir);
+        Ok(manifest)
+    }
 }
 
 fn assemble(

@@ -426,6 +426,12 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             patch(sites::update),
         ),
         (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
+        (
+            Method::GET,
+            "/api/v1/tenant/export",
+            Admin,
+            get(routes::export::download),
+        ),
         // Exit surveys: reading the design and results needs admin or supervisor
         // (checked in the app), saving needs admin.
         (

@@ -5,6 +5,7 @@ mod accounts;
 mod cases;
 mod client;
 mod conversation;
+mod export;
 mod frames;
 mod hardening;
 mod helpers;
