@@ -337,3 +337,8 @@ async fn tickets_and_notes() {
 async fn support_requests_round_trip() {
     check(testing::support_requests_round_trip).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenant_archive_is_whole_and_clashing_imports_change_nothing() {
+    check(testing::tenant_archive_is_whole_and_clashing_imports_change_nothing).await;
+}
