@@ -1,6 +1,7 @@
 // Audit log page (tenant admins): who did what, when, newest first, paged with `next`.
 // Operator ids are shown as names from GET /api/v1/operators, site ids as site names.
-// Server: GET /api/v1/audit-log?limit=&before=.
+// Server: GET /api/v1/audit-log?limit=&before=. The page also offers the tenant's whole
+// data as a livehelp archive: a plain download link to GET /api/v1/tenant/export (admins).
 
 import { t } from './strings.js';
 import { api, query } from './api.js';
@@ -22,6 +23,13 @@ export function createAuditPage(root, ctx) {
   const refresh = button(t('refresh'), { variant: 'secondary', testid: 'audit-refresh', onClick: () => load(true) });
   const more = button(t('load_more'), { variant: 'secondary', size: '', testid: 'audit-more', onClick: () => load(false) });
   more.hidden = true;
+  // The whole tenant as an archive file (docs/operations.md, moving to another deployment).
+  const download = h('a', {
+    class: 'btn btn-secondary btn-sm',
+    text: t('tenant_export'),
+    data: { testid: 'tenant-export' },
+    attrs: { href: '/api/v1/tenant/export', download: '', title: t('tenant_export_hint') },
+  });
   const status = statusLine('audit-status');
   const table = dataTable({
     label: t('audit_list_label'),
@@ -34,7 +42,7 @@ export function createAuditPage(root, ctx) {
     ],
   });
   root.append(h('div', { class: 'page' },
-    pageHead({ title: t('audit_heading'), intro: t('audit_intro'), actions: [refresh] }),
+    pageHead({ title: t('audit_heading'), intro: t('audit_intro'), actions: [download, refresh] }),
     table.node,
     status.node,
     h('div', { class: 'page-more' }, more)));

@@ -360,6 +360,8 @@ export const STRINGS = {
 
   // Audit log (admins)
   audit_heading: 'Audit log',
+  tenant_export: 'Download all data',
+  tenant_export_hint: 'Every site, operator, transcript, survey answer and ticket of your business as one archive file, importable into another livehelp deployment.',
   audit_intro: 'Who read which transcript, who watched which chat, and every account change. Newest first.',
   audit_list_label: 'Audit log entries',
   audit_col_when: 'When',

@@ -94,7 +94,12 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
                 "livehelp-bus",
                 "livehelp-app",
                 "livehelp-protocol",
+                "livehelp-archive",
             ][..],
+        ),
+        (
+            "livehelp-archive",
+            &["livehelp-domain", "livehelp-store"][..],
         ),
         // The load generator speaks the wire protocol and nothing else: it measures the
         // server from outside, like any client.
@@ -109,6 +114,7 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
                 "livehelp-bus",
                 "livehelp-app",
                 "livehelp-server",
+                "livehelp-archive",
             ][..],
         ),
     ]);
@@ -119,6 +125,7 @@ pub fn crate_dependencies(root: &Path) -> Vec<String> {
         ("livehelp-bus", &["sqlx", "axum"][..]),
         ("livehelp-store-postgres", &["axum", "async-nats"][..]),
         ("livehelp-app", &["sqlx", "axum"][..]),
+        ("livehelp-archive", &["sqlx", "axum"][..]),
     ]);
     let mut problems = Vec::new();
     let Ok(entries) = fs::read_dir(root.join("crates")) else {

@@ -168,6 +168,35 @@ impl App {
         Ok(self.store.insert_audit_entry(tenant, &entry).await?)
     }
 
+    /// Exports the admin's own tenant, whole (M17: a business takes its data along), into
+    /// `sink` in the archive layout of `livehelp tenant export`: the tenant's row and
+    /// every row with its tenant id, read in one snapshot. Admins only (`RoleRequired`
+    /// otherwise); the export is audited (`tenant_exported`) before it is taken, so the
+    /// archive contains its own audit entry.
+    pub async fn export_own_tenant(
+        &self,
+        admin: &OperatorPrincipal,
+        sink: &mut dyn livehelp_store::archive::ArchiveSink,
+        now: OffsetDateTime,
+    ) -> Result<TenantId, AppError> {
+        Self::require_admin(admin)?;
+        self.audit(
+            admin.tenant_id,
+            AuditActor::Operator(admin.operator_id),
+            "tenant_exported",
+            format!("tenant:{}", admin.tenant_id),
+            now,
+        )
+        .await?;
+        self.store
+            .export_archive(
+                livehelp_store::archive::ArchiveScope::Tenant(admin.tenant_id),
+                sink,
+            )
+            .await?;
+        Ok(admin.tenant_id)
+    }
+
     /// The tenant's audit log, newest first (admins only).
     pub async fn audit_log(
         &self,

@@ -31,7 +31,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 pub use limits::RateLimits;
-pub use state::{AppState, Metrics, ServerOptions};
+pub use state::{AppState, BackupMetrics, Metrics, ServerOptions};
 
 /// Largest REST request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -503,6 +503,12 @@ fn route_table(options: &ServerOptions) -> Vec<(RouteSpec, MethodRouter<AppState
             patch(sites::update),
         ),
         (Method::GET, "/api/v1/audit-log", Admin, get(audit::list)),
+        (
+            Method::GET,
+            "/api/v1/tenant/export",
+            Admin,
+            get(routes::export::download),
+        ),
         // Exit surveys: reading the design and results needs admin or supervisor
         // (checked in the app), saving needs admin.
         (
@@ -655,12 +661,13 @@ impl Server {
     ) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let (shutdown, signal) = watch::channel(false);
+        let metrics = Arc::new(Metrics::with_backups(&options.backup_metrics));
         let state = AppState {
             limits: Arc::new(limits::Limits::new(options.rate_limits.clone())),
             app: app.clone(),
             connection_permits: Arc::new(Semaphore::new(options.max_connections)),
             options: Arc::new(options),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             shutdown: signal.clone(),
         };
         app.warm_up();

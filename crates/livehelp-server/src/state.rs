@@ -34,6 +34,30 @@ pub struct ServerOptions {
     /// How often WebSockets are pinged; each ping also re-checks an operator's session
     /// and closes sockets silent for three intervals.
     pub ping_interval: std::time::Duration,
+    /// The scheduled backups' outcome, shown on `/metrics` (the binary's scheduler records
+    /// into it; unused when no backup is scheduled).
+    pub backup_metrics: BackupMetrics,
+}
+
+/// Scheduled backups as seen on `/metrics`: `livehelp_backup_last_success_timestamp_seconds`
+/// (Unix seconds of the last complete backup, 0 before the first) and
+/// `livehelp_backup_failures_total`. Clones share the same values.
+#[derive(Debug, Clone, Default)]
+pub struct BackupMetrics {
+    last_success: Gauge<i64, AtomicI64>,
+    failures: Counter,
+}
+
+impl BackupMetrics {
+    /// A backup completed (written and, for an object store, uploaded) at `unix_seconds`.
+    pub fn record_success(&self, unix_seconds: i64) {
+        self.last_success.set(unix_seconds);
+    }
+
+    /// A backup failed after its retries.
+    pub fn record_failure(&self) {
+        self.failures.inc();
+    }
 }
 
 impl Default for ServerOptions {
@@ -47,6 +71,7 @@ impl Default for ServerOptions {
             rate_limits: crate::limits::RateLimits::default(),
             header_read_timeout: std::time::Duration::from_secs(15),
             ping_interval: std::time::Duration::from_secs(25),
+            backup_metrics: BackupMetrics::default(),
         }
     }
 }
@@ -90,6 +115,11 @@ pub struct Metrics {
 impl Metrics {
     /// A fresh registry with every metric registered under the `livehelp` prefix.
     pub fn new() -> Self {
+        Self::with_backups(&BackupMetrics::default())
+    }
+
+    /// [`Metrics::new`] that also shows the scheduled backups' `backups`.
+    pub fn with_backups(backups: &BackupMetrics) -> Self {
         let mut registry = Registry::with_prefix("livehelp");
         let metrics = Self {
             ws_connections: Family::default(),
@@ -123,6 +153,16 @@ impl Metrics {
             "messages_delivered",
             "Message frames sent to clients",
             metrics.messages_delivered.clone(),
+        );
+        registry.register(
+            "backup_last_success_timestamp_seconds",
+            "Unix time of the last complete scheduled backup (0: none yet)",
+            backups.last_success.clone(),
+        );
+        registry.register(
+            "backup_failures",
+            "Scheduled backups that failed after their retries",
+            backups.failures.clone(),
         );
         Self {
             registry,

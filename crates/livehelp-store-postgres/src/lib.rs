@@ -28,6 +28,7 @@
 
 mod accounts;
 mod append;
+mod archive;
 mod conversations;
 mod error;
 mod forms;

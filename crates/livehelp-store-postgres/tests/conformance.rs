@@ -576,3 +576,8 @@ async fn visitor_details_round_trip() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenant_archive_is_whole_and_clashing_imports_change_nothing() {
+    check("tenant_archive_is_whole_and_clashing_imports_change_nothing", testing::tenant_archive_is_whole_and_clashing_imports_change_nothing).await;
+}

@@ -19,6 +19,7 @@
 
 mod accounts;
 mod append;
+mod archive;
 mod audit;
 mod batch;
 mod checkpoint;

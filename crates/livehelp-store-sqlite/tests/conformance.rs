@@ -367,3 +367,8 @@ async fn conversation_facts_of_a_range() {
 async fn visitor_details_round_trip() {
     check(testing::visitor_details_round_trip).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenant_archive_is_whole_and_clashing_imports_change_nothing() {
+    check(testing::tenant_archive_is_whole_and_clashing_imports_change_nothing).await;
+}

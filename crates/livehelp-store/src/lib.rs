@@ -18,6 +18,7 @@ use livehelp_domain::{
 };
 use thiserror::Error;
 
+pub mod archive;
 mod forms;
 mod page_views;
 mod reports;
@@ -27,6 +28,7 @@ mod surveys;
 pub mod testing;
 mod tools;
 
+pub use archive::ArchiveStore;
 pub use tools::ToolStore;
 
 pub use page_views::{
@@ -567,6 +569,7 @@ pub trait Store:
     + PageViewStore
     + ReportStore
     + VisitorDetailStore
+    + ArchiveStore
 {
 }
 
@@ -587,5 +590,6 @@ impl<T> Store for T where
         + PageViewStore
         + ReportStore
         + VisitorDetailStore
+        + ArchiveStore
 {
 }

@@ -4,6 +4,7 @@
 //! `livehelp admin create`. They share `serve`'s configuration (`--data-dir`,
 //! `--database-url`, ...), and every change lands in the tenant's audit log as `cli`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -47,6 +48,22 @@ pub enum TenantCommand {
     Reactivate {
         /// Tenant id.
         id: String,
+    },
+    /// Write one tenant's data (sites, operators, conversations, transcripts, surveys,
+    /// tickets, ...) to an archive file, for a move to another deployment (M17).
+    Export {
+        /// Tenant id.
+        id: String,
+        /// The archive file to write (`.tar.zst`).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Add a tenant from an archive written by `tenant export` (on this or another
+    /// deployment). Other tenants are not touched; if any id, site key or operator email
+    /// of the archive already exists here, nothing is imported and every clash is listed.
+    Import {
+        /// The archive file.
+        file: PathBuf,
     },
 }
 
@@ -131,6 +148,22 @@ fn role(name: &str) -> anyhow::Result<Role> {
 
 /// Runs a tenant command.
 pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<()> {
+    // The archive commands open the store themselves (and must not create an empty one
+    // before the archive is verified).
+    let command = match command {
+        TenantCommand::Export { id, to } => {
+            return crate::archive_cli::tenant_export(config, tenant_id(&id)?, &to).await;
+        }
+        TenantCommand::Import { file } => {
+            return crate::archive_cli::import(
+                config,
+                &file,
+                livehelp_store::archive::ImportMode::AddTenant,
+            )
+            .await;
+        }
+        other => other,
+    };
     let app = app(config).await?;
     let now = OffsetDateTime::now_utc();
     match command {
@@ -182,6 +215,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
                 .await?;
             println!("tenant {id} active");
         }
+        TenantCommand::Export { .. } | TenantCommand::Import { .. } => {}
     }
     app.close().await;
     Ok(())

@@ -4,7 +4,9 @@
 //! application; everything else lives in the library crates.
 
 mod admin_cli;
+mod archive_cli;
 mod backends;
+mod backup_schedule;
 mod config;
 mod demo;
 mod report_cli;
@@ -37,6 +39,8 @@ enum Command {
         /// Create (if absent) a demo tenant with a site and an operator, and print the login.
         #[arg(long, env = "LIVEHELP_DEMO")]
         demo: bool,
+        #[command(flatten)]
+        backups: BackupArgs,
     },
     /// Apply pending database migrations and exit (for operators who start nodes with
     /// --no-migrate). Safe to run while nodes are serving: migrations only add.
@@ -98,11 +102,76 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Take a backup: a consistent snapshot of the whole deployment, written while the
+    /// server keeps serving (`docs/operations.md`). `backup verify ARCHIVE` checks one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Where to write: a folder (the archive gets a dated name) or a `.tar.zst` file.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(subcommand)]
+        command: Option<archive_cli::BackupCommand>,
+    },
+    /// Restore a backup into an empty data dir or database. The archive is checked
+    /// completely first; a damaged one is refused and nothing is written.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The archive file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// Scheduled backups of `serve` (docs/operations.md).
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    /// Take a backup every day at this UTC time (HH:MM), into --backup-to.
+    #[arg(long, env = "LIVEHELP_BACKUP_DAILY_AT", requires = "backup_to")]
+    backup_daily_at: Option<String>,
+    /// The folder scheduled backups go to.
+    #[arg(long, env = "LIVEHELP_BACKUP_TO")]
+    backup_to: Option<std::path::PathBuf>,
+    /// How many scheduled backups to keep; older ones are deleted.
+    #[arg(long, env = "LIVEHELP_BACKUP_KEEP", default_value_t = 7)]
+    backup_keep: usize,
+    /// Take a backup every N seconds instead of daily (for restore drills and tests).
+    #[arg(long, hide = true, requires = "backup_to")]
+    backup_every_seconds: Option<u64>,
+}
+
+impl BackupArgs {
+    fn schedule(&self) -> anyhow::Result<Option<backup_schedule::Schedule>> {
+        let Some(dest) = &self.backup_to else {
+            return Ok(None);
+        };
+        let when = match (&self.backup_daily_at, self.backup_every_seconds) {
+            (_, Some(seconds)) => {
+                backup_schedule::When::Every(std::time::Duration::from_secs(seconds.max(1)))
+            }
+            (Some(at), None) => {
+                backup_schedule::When::DailyAt(backup_schedule::parse_time_of_day(at)?)
+            }
+            (None, None) => bail!("--backup-to needs --backup-daily-at HH:MM"),
+        };
+        if dest.to_string_lossy().contains("://") {
+            bail!(
+                "--backup-to takes a folder; upload to an object store is not built yet (docs/operations.md: copy the folder off-site)"
+            );
+        }
+        Ok(Some(backup_schedule::Schedule {
+            dest: dest.clone(),
+            when,
+            keep: self.backup_keep.max(1),
+        }))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,12 +218,41 @@ fn main() -> anyhow::Result<()> {
         Command::Report { config, from, to } => run_cli(&config, |config| async move {
             report_cli::report(&config, from, to).await
         }),
-        Command::Serve { config, demo } => {
+        Command::Backup {
+            command: Some(archive_cli::BackupCommand::Verify { archive }),
+            ..
+        } => archive_cli::verify(&archive),
+        Command::Backup {
+            config,
+            to,
+            command: None,
+        } => {
+            let Some(to) = to else {
+                bail!("say where the backup goes: `livehelp backup --to FOLDER`");
+            };
+            run_cli(&config, |config| async move {
+                archive_cli::backup(&config, &to).await.map(|_| ())
+            })
+        }
+        Command::Restore { config, from } => run_cli(&config, |config| async move {
+            archive_cli::import(
+                &config,
+                &from,
+                livehelp_store::archive::ImportMode::IntoEmpty,
+            )
+            .await
+        }),
+        Command::Serve {
+            config,
+            demo,
+            backups,
+        } => {
             let config = Config::load(&config)?;
+            let schedule = backups.schedule()?;
             init_logging(config.log_format);
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(serve(config, demo))
+            runtime.block_on(serve(config, demo, schedule))
         }
     }
 }
@@ -170,9 +268,18 @@ where
     runtime.block_on(command(config))
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    demo: bool,
+    schedule: Option<backup_schedule::Schedule>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = backends::open_store(&config).await?;
+    let backup_metrics = livehelp_server::BackupMetrics::default();
+    if let Some(schedule) = schedule {
+        tracing::info!(dest = %schedule.dest.display(), keep = schedule.keep, when = ?schedule.when, "scheduled backups on");
+        backup_schedule::spawn(store.clone(), schedule, backup_metrics.clone());
+    }
     let bus = backends::open_bus(&config).await?;
     let app = App::new(store, bus.shared(), app_options(&config));
     let demo_login = if demo {
@@ -195,6 +302,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             ..livehelp_server::RateLimits::default()
         },
         demo_page: demo,
+        backup_metrics,
         ..ServerOptions::default()
     };
     let server = match (&config.tls_cert, &config.tls_key) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod canned_responses;
 pub mod conversation_tools;
 pub mod conversations;
+pub mod export;
 pub mod forms;
 pub mod health;
 pub mod operators;

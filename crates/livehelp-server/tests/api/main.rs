@@ -6,6 +6,7 @@ mod cases;
 mod client;
 mod conversation;
 mod details;
+mod export;
 mod frames;
 mod hardening;
 mod helpers;

@@ -19,9 +19,10 @@
 //! admins), `audit` (the audit log), `routing` (departments, routing settings, chat
 //! limits, the routing effects of `append` and the reads routing makes), `tools` (canned
 //! responses, notes, tags and the tag filter), `surveys` (exit survey versions, responses,
-//! refusals and the platform's questions), `reports` (report facts and visitor details), and `isolation` (one tenant never reaches another's
-//! admins), `audit` (the audit log), `forms` (site forms, pre-chat answers, tickets, support
-//! requests), `page_views` (page-view tallies, page trails, tracking settings), and `isolation` (one tenant never reaches another's
+//! refusals and the platform's questions), `forms` (site forms, pre-chat answers, tickets,
+//! support requests), `page_views` (page-view tallies, page trails, tracking settings),
+//! `reports` (report facts and visitor details), `archive` (tenant export and import), and
+//! `isolation` (one tenant never reaches another's
 //! data; the checks of `accounts`, `logins` and `audit` also try each of their methods
 //! with another tenant's ids). `fixtures` holds the [`Fixture`] and request builders that
 //! backends' own tests and benchmarks use too; `expect` the assertion helpers. Everything
@@ -29,6 +30,7 @@
 
 mod accounts;
 mod append;
+mod archive;
 mod audit;
 mod conversations;
 mod entities;
@@ -56,6 +58,7 @@ pub use append::{
     ended_conversation_refuses_writes, open_gives_one_conversation_per_visitor,
     operator_writes_need_the_owner, visitors_write_only_their_own_conversation,
 };
+pub use archive::tenant_archive_is_whole_and_clashing_imports_change_nothing;
 pub use audit::audit_log_pages_newest_first;
 pub use conversations::{
     conversation_and_messages_round_trip, list_messages_pages,
@@ -126,6 +129,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     entities_round_trip(store.clone()).await;
     conversation_and_messages_round_trip(store.clone()).await;
     message_text_round_trips_byte_for_byte(store.clone()).await;
+    tenant_archive_is_whole_and_clashing_imports_change_nothing(store.clone()).await;
     entry_lookups_and_conflicts(store.clone()).await;
     expired_operator_sessions_are_not_returned(store.clone()).await;
     operator_status_updates(store.clone()).await;
