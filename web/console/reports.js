@@ -87,6 +87,13 @@ function table(head, rows, testid) {
     h('tbody', {}, rows.map((row) => h('tr', {}, row.map((cell) => h('td', { text: String(cell), attrs: { dir: 'auto' } }))))));
 }
 
+/** A page address short enough for a chart label: the path, cut to 28 characters. */
+function shortPage(url) {
+  let path = url;
+  try { path = new URL(url).pathname; } catch { /* not absolute: keep it */ }
+  return path.length > 28 ? `${path.slice(0, 27)}…` : path;
+}
+
 function seconds(value) {
   if (value === null || value === undefined) return '–';
   if (value < 10) return t('report_seconds', { n: value.toFixed(1) });
@@ -179,6 +186,14 @@ export function createReportsPage(root) {
         report.csat.questions.length
           ? table([t('report_version'), t('report_question'), t('report_answered'), t('report_satisfied'), t('report_csat')],
             report.csat.questions.map((row) => [row.survey_version, row.question, row.answered, row.satisfied, row.csat_percent === null ? '–' : `${Math.round(row.csat_percent)} %`]), 'report-csat-table')
+          : h('p', { class: 'muted', text: t('report_none') })),
+      card('report_pages_heading', 'pages', params,
+        report.pages.length
+          ? h('div', {},
+            hbarChart({ title: t('report_pages_heading'), testid: 'chart-pages', rows: report.pages.slice(0, 10).map((page) => ({ label: shortPage(page.url), value: page.views })) }),
+            h('details', {}, h('summary', { text: t('report_table') }),
+              table([t('report_site'), t('report_page'), t('report_views')],
+                report.pages.map((page) => [page.site, page.url, page.views]), 'report-pages-table')))
           : h('p', { class: 'muted', text: t('report_none') })),
       h('p', { class: 'muted', text: t('report_note', { zone: report.time_zone }) }));
   }

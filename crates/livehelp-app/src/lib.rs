@@ -44,8 +44,8 @@ pub use page_views::{
 };
 pub use reports::{
     Cell, CsatRow, DayCounts, DurationStats, MAX_REPORT_CONVERSATIONS, MAX_REPORT_DAYS,
-    MIN_AGGREGATE_COUNT, OperatorCount, PlatformDay, PlatformReport, REPORT_TABLES, Report,
-    ReportError, ReportRange, report_csv,
+    MAX_REPORT_PAGES, MIN_AGGREGATE_COUNT, OperatorCount, PageViews, PlatformDay, PlatformReport,
+    REPORT_TABLES, Report, ReportError, ReportRange, report_csv,
 };
 pub use routing::{
     BargeMode, COLD_START_SECONDS_PER_POSITION, DepartmentChanges, DepartmentInput, MAX_CHAT_LIMIT,

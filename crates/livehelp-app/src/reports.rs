@@ -193,6 +193,44 @@ pub struct Report {
     pub csat: Vec<CsatRow>,
     /// All rating answers together: (answered, satisfied).
     pub csat_total: (u64, u64),
+    /// Page views per page over the range (the anonymous tallies, M7), most viewed
+    /// first (ties by site, then address), at most [`MAX_REPORT_PAGES`].
+    pub pages: Vec<PageViews>,
+}
+
+/// Most pages a report lists (a site with more keeps its most viewed).
+pub const MAX_REPORT_PAGES: usize = 500;
+
+/// Views of one page of one site over a report's range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageViews {
+    /// The site's name.
+    pub site: String,
+    /// The page address (without query string or fragment, unless the site keeps
+    /// named parameters).
+    pub url: String,
+    /// Views.
+    pub views: u64,
+}
+
+/// Adds up tallies per (site, page) and orders them most viewed first.
+fn page_totals(
+    tallies: Vec<livehelp_store::PageViewTally>,
+    sites: &BTreeMap<livehelp_domain::SiteId, String>,
+) -> Vec<PageViews> {
+    let mut totals: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for tally in tallies {
+        let site = sites.get(&tally.site_id).cloned().unwrap_or_default();
+        *totals.entry((site, tally.url)).or_default() += tally.views;
+    }
+    let mut pages: Vec<PageViews> = totals
+        .into_iter()
+        .map(|((site, url), views)| PageViews { site, url, views })
+        .collect();
+    // Stable: equal counts keep the (site, url) order of the map.
+    pages.sort_by(|a, b| b.views.cmp(&a.views));
+    pages.truncate(MAX_REPORT_PAGES);
+    pages
 }
 
 /// A cell of the platform's report: a figure, or suppressed (computed from fewer than
@@ -268,7 +306,21 @@ impl App {
             .map(|operator| (operator.id, operator.display_name))
             .collect();
         let (csat, csat_total) = self.csat(tenant, range).await?;
-        Ok(compute(range, &facts, &tickets, &names, csat, csat_total))
+        let sites: BTreeMap<livehelp_domain::SiteId, String> = self
+            .store
+            .list_sites(tenant)
+            .await?
+            .into_iter()
+            .map(|site| (site.id, site.name))
+            .collect();
+        let tallies = self
+            .store
+            .page_view_tallies(tenant, range.from, range.to)
+            .await?;
+        Ok(Report {
+            pages: page_totals(tallies, &sites),
+            ..compute(range, &facts, &tickets, &names, csat, csat_total)
+        })
     }
 
     /// The platform's aggregates over `range` (CLI, platform staff): every tenant's
@@ -463,6 +515,7 @@ fn compute(
         operators,
         csat,
         csat_total,
+        pages: Vec::new(),
     }
 }
 
@@ -633,13 +686,28 @@ pub fn report_csv(report: &Report, table: &str) -> Option<String> {
             ]
         }))
         .collect(),
+        "pages" => std::iter::once(vec!["site".into(), "page".into(), "views".into()])
+            .chain(
+                report
+                    .pages
+                    .iter()
+                    .map(|page| vec![page.site.clone(), page.url.clone(), page.views.to_string()]),
+            )
+            .collect(),
         _ => return None,
     };
     Some(csv(&rows))
 }
 
 /// The names [`report_csv`] knows.
-pub const REPORT_TABLES: [&str; 5] = ["days", "response_times", "hours", "operators", "csat"];
+pub const REPORT_TABLES: [&str; 6] = [
+    "days",
+    "response_times",
+    "hours",
+    "operators",
+    "csat",
+    "pages",
+];
 
 fn optional(value: Option<f64>) -> String {
     value.map_or_else(String::new, |value| format!("{value:.1}"))

@@ -28,6 +28,8 @@ pub struct ReportResponse {
     pub operators: Vec<ReportOperatorDto>,
     /// Exit survey satisfaction.
     pub csat: ReportCsatDto,
+    /// Page views per page over the range, most viewed first (at most 500).
+    pub pages: Vec<ReportPageDto>,
     /// The tables available as CSV (`GET /api/v1/reports/{table}.csv`).
     pub tables: Vec<String>,
 }
@@ -137,4 +139,16 @@ pub struct UpdateVisitorDetailsRequest {
     /// New email.
     #[serde(default)]
     pub email: Option<String>,
+}
+
+/// Views of one page of one site over a report's range (the anonymous tallies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPageDto {
+    /// The site's name.
+    pub site: String,
+    /// The page address (no query string or fragment unless the site keeps named
+    /// parameters).
+    pub url: String,
+    /// Views in the range.
+    pub views: u64,
 }

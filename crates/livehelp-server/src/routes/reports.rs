@@ -10,7 +10,7 @@ use livehelp_app::{DurationStats, REPORT_TABLES, Report, ReportError, ReportRang
 use livehelp_protocol::ErrorCode;
 use livehelp_protocol::reports::{
     DurationStatsDto, ReportCsatDto, ReportCsatQuestionDto, ReportDayDto, ReportHourDto,
-    ReportOperatorDto, ReportResponse, ReportTotalsDto,
+    ReportOperatorDto, ReportPageDto, ReportResponse, ReportTotalsDto,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -47,7 +47,8 @@ pub async fn get(
     Ok(Json(report_dto(&report)))
 }
 
-/// One table of the report as CSV: `days`, `response_times`, `hours`, `operators`, `csat`.
+/// One table of the report as CSV: `days`, `response_times`, `hours`, `operators`, `csat`,
+/// `pages`.
 pub async fn csv(
     State(state): State<AppState>,
     session: OperatorSession,
@@ -142,6 +143,15 @@ fn report_dto(report: &Report) -> ReportResponse {
                 })
                 .collect(),
         },
+        pages: report
+            .pages
+            .iter()
+            .map(|page| ReportPageDto {
+                site: page.site.clone(),
+                url: page.url.clone(),
+                views: page.views,
+            })
+            .collect(),
         tables: REPORT_TABLES
             .iter()
             .map(|table| (*table).to_owned())

@@ -530,3 +530,82 @@ async fn the_page_trail_respects_do_not_track_and_expires_after_the_retention_pe
     let pages: PageTrailResponse = serde_json::from_str(&body).expect("json");
     assert!(pages.pages.is_empty(), "expired after the retention period");
 }
+
+/// The report's "page views per page" (M7, M18) adds up the tallies of the range per page,
+/// most viewed first, and the `pages` CSV says the same; another tenant's report has
+/// none of them.
+#[tokio::test]
+async fn the_report_lists_page_views_per_page() {
+    let app = spawn_app().await;
+    let alpha = app.tenant("alpha").await;
+    let beta = app.tenant("beta").await;
+    let origin = "https://alpha.test";
+    for batch in [
+        vec!["https://alpha.test/lamps", "https://alpha.test/mugs"],
+        vec![
+            "https://alpha.test/lamps?ref=mail",
+            "https://alpha.test/lamps#top",
+        ],
+    ] {
+        let (status, body) = beacon(&app, &alpha.site_key, origin, &views(&batch)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    app.member(alpha.id, "admin@alpha.test", "Ada", Role::Admin)
+        .await;
+    app.member(beta.id, "admin@beta.test", "Bea", Role::Admin)
+        .await;
+    let range = format!("from={}&to={}", today(), today());
+
+    let cookie = app.login("admin@alpha.test").await;
+    let response = app.get(&format!("/api/v1/reports?{range}"), &cookie).await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    let pages: Vec<(String, u64)> = report["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .map(|page| {
+            (
+                page["url"].as_str().expect("url").to_owned(),
+                page["views"].as_u64().expect("views"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pages,
+        vec![
+            ("https://alpha.test/lamps".to_owned(), 3),
+            ("https://alpha.test/mugs".to_owned(), 1),
+        ]
+    );
+    assert!(
+        report["tables"]
+            .as_array()
+            .expect("tables")
+            .contains(&json!("pages"))
+    );
+    let csv = app
+        .get(&format!("/api/v1/reports/pages.csv?{range}"), &cookie)
+        .await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.expect("text");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[0].contains("page") && lines[0].contains("views"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains("https://alpha.test/lamps") && lines[1].ends_with("\"3\""),
+        "{csv}"
+    );
+
+    let cookie = app.login("admin@beta.test").await;
+    let response = app.get(&format!("/api/v1/reports?{range}"), &cookie).await;
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(
+        report["pages"],
+        json!([]),
+        "another tenant's pages never show"
+    );
+}
