@@ -228,7 +228,7 @@ fn page_totals(
         .map(|((site, url), views)| PageViews { site, url, views })
         .collect();
     // Stable: equal counts keep the (site, url) order of the map.
-    pages.sort_by(|a, b| b.views.cmp(&a.views));
+    pages.sort_by_key(|page| std::cmp::Reverse(page.views));
     pages.truncate(MAX_REPORT_PAGES);
     pages
 }

@@ -685,6 +685,9 @@ struct ChannelSource<'p> {
     table: String,
     total: u64,
     progress: Progress<'p>,
+    /// A tenant import's tenant (uuid text) and the owner column of the current table:
+    /// every table must be tenant data and every row that tenant's, or the import stops.
+    tenant: Option<(String, Option<usize>)>,
 }
 
 impl ChannelSource<'_> {
@@ -709,6 +712,18 @@ impl ArchiveSource for ChannelSource<'_> {
         }
         let table = self.lookahead.take();
         if let Some(table) = &table {
+            if let Some((_, owner)) = &mut self.tenant {
+                *owner = table.owner_column();
+                if owner.is_none() {
+                    return Err(StoreError::Other(
+                        format!(
+                            "this tenant archive carries `{}`, which is platform data: refused, nothing was imported",
+                            table.name
+                        )
+                        .into(),
+                    ));
+                }
+            }
             self.table = table.name.clone();
             (self.progress)(&self.table, self.total);
         }
@@ -720,6 +735,22 @@ impl ArchiveSource for ChannelSource<'_> {
             self.receive()?;
         }
         let n = max.min(self.pending.len());
+        if let Some((tenant, Some(owner))) = &self.tenant
+            && let Some(row) = self.pending.iter().take(n).find(|row| {
+                row.get(*owner)
+                    .and_then(Value::as_str)
+                    .is_none_or(|id| !id.eq_ignore_ascii_case(tenant))
+            })
+        {
+            return Err(StoreError::Other(
+                format!(
+                    "a row of `{}` in this tenant archive belongs to another tenant ({}): refused, nothing was imported",
+                    self.table,
+                    row.get(*owner).unwrap_or(&Value::Null)
+                )
+                .into(),
+            ));
+        }
         self.total += n as u64;
         (self.progress)(&self.table, self.total);
         Ok(self.pending.drain(..n).collect())
@@ -766,6 +797,12 @@ pub async fn import_verified(
         table: String::new(),
         total: 0,
         progress,
+        tenant: match mode {
+            ImportMode::AddTenant => manifest
+                .tenant()
+                .map(|tenant| (tenant.as_uuid().to_string(), None)),
+            ImportMode::IntoEmpty => None,
+        },
     };
     let result = store.import_archive(mode, &mut source).await;
     // Unblock the reader if the store stopped early, then wait for it.

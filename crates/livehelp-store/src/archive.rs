@@ -96,11 +96,27 @@ pub struct ArchiveTable {
 
 impl ArchiveTable {
     /// Whether the table belongs in a tenant archive: the `tenants` table itself or a
-    /// table with a `tenant_id` column.
+    /// table with a `tenant_id` column, except [`PLATFORM_LINKED_TABLES`].
     pub fn is_tenant_data(&self) -> bool {
-        self.name == "tenants" || self.columns.iter().any(|c| c.name == "tenant_id")
+        !PLATFORM_LINKED_TABLES.contains(&self.name.as_str())
+            && (self.name == "tenants" || self.columns.iter().any(|c| c.name == "tenant_id"))
+    }
+
+    /// The column that says whose a row is in a tenant archive: `id` for `tenants`,
+    /// `tenant_id` elsewhere; `None` for platform data.
+    pub fn owner_column(&self) -> Option<usize> {
+        if !self.is_tenant_data() {
+            return None;
+        }
+        let name = if self.name == "tenants" { "id" } else { "tenant_id" };
+        self.columns.iter().position(|column| column.name == name)
     }
 }
+
+/// Tables that have a `tenant_id` but belong with the platform: answers to the platform's
+/// own survey questions (never shown to a tenant, docs/surveys.md; they point at
+/// `platform_survey_questions`, which no tenant archive carries). Platform archives only.
+pub const PLATFORM_LINKED_TABLES: [&str; 1] = ["platform_survey_answers"];
 
 /// Which rows an export takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
