@@ -579,5 +579,9 @@ async fn visitor_details_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenant_archive_is_whole_and_clashing_imports_change_nothing() {
-    check("tenant_archive_is_whole_and_clashing_imports_change_nothing", testing::tenant_archive_is_whole_and_clashing_imports_change_nothing).await;
+    check(
+        "tenant_archive_is_whole_and_clashing_imports_change_nothing",
+        testing::tenant_archive_is_whole_and_clashing_imports_change_nothing,
+    )
+    .await;
 }
