@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::backends;
 use crate::config::Config;
+use crate::offsite::{self, Destination};
 
 /// `livehelp backup ...` subcommands.
 #[derive(Debug, Subcommand)]
@@ -23,8 +24,8 @@ pub enum BackupCommand {
     /// Check an archive completely (every checksum, count and the compression frame)
     /// without restoring it. Exits non-zero when it is damaged.
     Verify {
-        /// The archive file.
-        archive: PathBuf,
+        /// The archive: a file, or `s3://BUCKET/KEY` (downloaded to a temporary file first).
+        archive: String,
     },
 }
 
@@ -79,15 +80,40 @@ pub async fn write_to_file(
 }
 
 /// `livehelp backup --to DEST`: DEST is a folder (created if missing; the archive gets a
-/// dated name) or a file name ending in `.tar.zst`. Prints the archive's path.
-pub async fn backup(config: &Config, to: &str) -> anyhow::Result<PathBuf> {
-    let dest = Path::new(to);
-    let file = if to.ends_with(".tar.zst") && !dest.is_dir() {
-        dest.to_owned()
+/// dated name), a file name ending in `.tar.zst`, or `s3://BUCKET/PREFIX` (the archive is
+/// written to a temporary file, then uploaded under PREFIX with a dated name). Prints
+/// where the archive went and returns it.
+pub async fn backup(config: &Config, to: &str) -> anyhow::Result<String> {
+    let folder = match Destination::parse(to)? {
+        Destination::Folder(folder) => folder,
+        Destination::S3(location) => {
+            let client = location.client()?;
+            let temp = tempfile::Builder::new()
+                .prefix("livehelp-backup-")
+                .suffix(".tar.zst")
+                .tempfile()
+                .context("cannot create a temporary file for the backup")?
+                .into_temp_path();
+            let manifest = write_to_file(config, ArchiveScope::Platform, &temp).await?;
+            let key = location.key(&backup_file_name(OffsetDateTime::now_utc()));
+            let bytes = offsite::upload(&*client, &temp, &key)
+                .await
+                .with_context(|| format!("cannot upload the backup to {location}"))?;
+            let url = format!("s3://{}/{key}", location.bucket);
+            println!(
+                "backup uploaded to {url} ({} rows in {} tables, {bytes} bytes)",
+                manifest.total_rows(),
+                manifest.parts.len()
+            );
+            return Ok(url);
+        }
+    };
+    let file = if to.ends_with(".tar.zst") && !folder.is_dir() {
+        folder
     } else {
-        std::fs::create_dir_all(dest)
-            .with_context(|| format!("cannot create the backup folder {}", dest.display()))?;
-        dest.join(backup_file_name(OffsetDateTime::now_utc()))
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create the backup folder {}", folder.display()))?;
+        folder.join(backup_file_name(OffsetDateTime::now_utc()))
     };
     let manifest = write_to_file(config, ArchiveScope::Platform, &file).await?;
     println!(
@@ -96,7 +122,30 @@ pub async fn backup(config: &Config, to: &str) -> anyhow::Result<PathBuf> {
         manifest.total_rows(),
         manifest.parts.len()
     );
-    Ok(file)
+    Ok(file.display().to_string())
+}
+
+/// A local copy of `archive`: the file itself, or an `s3://BUCKET/KEY` downloaded into a
+/// temporary file (deleted when the returned guard is dropped).
+async fn local_copy(archive: &str) -> anyhow::Result<(PathBuf, Option<tempfile::TempPath>)> {
+    if archive.starts_with("s3://") {
+        let temp = offsite::download(archive).await?;
+        Ok((temp.to_path_buf(), Some(temp)))
+    } else {
+        Ok((PathBuf::from(archive), None))
+    }
+}
+
+/// `livehelp backup verify ARCHIVE` where ARCHIVE is a file or `s3://BUCKET/KEY`.
+pub async fn verify_from(archive: &str) -> anyhow::Result<()> {
+    let (file, _temp) = local_copy(archive).await?;
+    verify(&file)
+}
+
+/// `livehelp restore --from ARCHIVE` where ARCHIVE is a file or `s3://BUCKET/KEY`.
+pub async fn import_from(config: &Config, archive: &str, mode: ImportMode) -> anyhow::Result<()> {
+    let (file, _temp) = local_copy(archive).await?;
+    import(config, &file, mode).await
 }
 
 fn explain(error: ArchiveError, archive: &Path) -> anyhow::Error {

@@ -14,6 +14,8 @@ use livehelp_store::Store;
 use livehelp_store::archive::{ArchiveScope, ArchiveStore};
 use time::OffsetDateTime;
 
+use crate::offsite::{self, Destination};
+
 /// When backups run.
 #[derive(Debug, Clone, Copy)]
 pub enum When {
@@ -26,8 +28,8 @@ pub enum When {
 /// A backup schedule.
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    /// The folder the archives go to.
-    pub dest: PathBuf,
+    /// Where the archives go: a folder or an S3-compatible store.
+    pub dest: Destination,
     /// When.
     pub when: When,
     /// How many archives to keep (the oldest beyond this are deleted); at least 1.
@@ -80,14 +82,14 @@ pub fn spawn(store: Arc<dyn Store>, schedule: Schedule, metrics: BackupMetrics) 
 async fn run_once(store: &dyn Store, schedule: &Schedule, metrics: &BackupMetrics) {
     for attempt in 1..=ATTEMPTS {
         match backup_into(store, &schedule.dest).await {
-            Ok((path, rows)) => {
+            Ok((written, rows)) => {
                 let now = OffsetDateTime::now_utc();
                 metrics.record_success(now.unix_timestamp());
-                tracing::info!(path = %path.display(), rows, attempt, "scheduled backup written");
-                match prune(&schedule.dest, schedule.keep) {
+                tracing::info!(archive = %written, rows, attempt, "scheduled backup written");
+                match prune_dest(&schedule.dest, schedule.keep).await {
                     Ok(deleted) => {
                         for old in deleted {
-                            tracing::info!(path = %old.display(), keep = schedule.keep, "old backup deleted");
+                            tracing::info!(archive = %old, keep = schedule.keep, "old backup deleted");
                         }
                     }
                     Err(error) => {
@@ -106,28 +108,69 @@ async fn run_once(store: &dyn Store, schedule: &Schedule, metrics: &BackupMetric
     }
     metrics.record_failure();
     tracing::error!(
-        dest = %schedule.dest.display(),
+        dest = %schedule.dest,
         attempts = ATTEMPTS,
         "scheduled backup FAILED: no backup was taken this time"
     );
 }
 
-async fn backup_into(store: &dyn Store, dest: &Path) -> anyhow::Result<(PathBuf, u64)> {
-    std::fs::create_dir_all(dest)
-        .with_context(|| format!("cannot create the backup folder {}", dest.display()))?;
-    let file = dest.join(crate::archive_cli::backup_file_name(
-        OffsetDateTime::now_utc(),
-    ));
+/// Writes one platform archive into `dest`; returns where it went and its row count.
+async fn backup_into(store: &dyn Store, dest: &Destination) -> anyhow::Result<(String, u64)> {
+    let name = crate::archive_cli::backup_file_name(OffsetDateTime::now_utc());
+    match dest {
+        Destination::Folder(folder) => {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("cannot create the backup folder {}", folder.display()))?;
+            let file = folder.join(name);
+            let rows = write_platform_archive(store, &file).await?;
+            Ok((file.display().to_string(), rows))
+        }
+        Destination::S3(location) => {
+            let client = location.client()?;
+            let temp = tempfile::Builder::new()
+                .prefix("livehelp-backup-")
+                .suffix(".tar.zst")
+                .tempfile()
+                .context("cannot create a temporary file for the backup")?
+                .into_temp_path();
+            let rows = write_platform_archive(store, &temp).await?;
+            let key = location.key(&name);
+            offsite::upload(&*client, &temp, &key)
+                .await
+                .with_context(|| format!("cannot upload the backup to {location}"))?;
+            Ok((format!("s3://{}/{key}", location.bucket), rows))
+        }
+    }
+}
+
+async fn write_platform_archive(store: &dyn Store, file: &Path) -> anyhow::Result<u64> {
     let mut quiet = |_: &str, _: u64| {};
     let manifest = livehelp_archive::write_archive(
         store as &dyn ArchiveStore,
         ArchiveScope::Platform,
-        &file,
+        file,
         &mut quiet,
     )
     .await
     .with_context(|| format!("cannot write {}", file.display()))?;
-    Ok((file, manifest.total_rows()))
+    Ok(manifest.total_rows())
+}
+
+async fn prune_dest(dest: &Destination, keep: usize) -> anyhow::Result<Vec<String>> {
+    match dest {
+        Destination::Folder(folder) => Ok(prune(folder, keep)?
+            .into_iter()
+            .map(|path| path.display().to_string())
+            .collect()),
+        Destination::S3(location) => {
+            let client = location.client()?;
+            Ok(offsite::prune(&*client, location, keep)
+                .await?
+                .into_iter()
+                .map(|key| format!("s3://{}/{key}", location.bucket))
+                .collect())
+        }
+    }
 }
 
 /// Deletes the oldest backups in `dest` (by their dated names) beyond the newest `keep`;
@@ -140,7 +183,7 @@ pub fn prune(dest: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
         .filter(|path| {
             path.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("livehelp-backup-") && n.ends_with(".tar.zst"))
+                .is_some_and(offsite::is_backup_name)
         })
         .collect();
     archives.sort();

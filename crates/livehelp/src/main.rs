@@ -9,6 +9,7 @@ mod backends;
 mod backup_schedule;
 mod config;
 mod demo;
+mod offsite;
 mod report_cli;
 mod support_cli;
 mod survey_cli;
@@ -108,7 +109,9 @@ enum Command {
     Backup {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Where to write: a folder (the archive gets a dated name) or a `.tar.zst` file.
+        /// Where to write: a folder (the archive gets a dated name), a `.tar.zst` file, or
+        /// `s3://BUCKET/PREFIX` on Amazon S3 or any S3-compatible store (endpoint and
+        /// credentials from the AWS_* environment variables, docs/operations.md).
         #[arg(long)]
         to: Option<String>,
         #[command(subcommand)]
@@ -119,9 +122,9 @@ enum Command {
     Restore {
         #[command(flatten)]
         config: ConfigArgs,
-        /// The archive file.
+        /// The archive: a file, or `s3://BUCKET/KEY` (downloaded to a temporary file first).
         #[arg(long)]
-        from: std::path::PathBuf,
+        from: String,
     },
     /// Configuration helpers.
     Config {
@@ -136,9 +139,11 @@ struct BackupArgs {
     /// Take a backup every day at this UTC time (HH:MM), into --backup-to.
     #[arg(long, env = "LIVEHELP_BACKUP_DAILY_AT", requires = "backup_to")]
     backup_daily_at: Option<String>,
-    /// The folder scheduled backups go to.
+    /// Where scheduled backups go: a folder, or `s3://BUCKET/PREFIX` on Amazon S3 or any
+    /// S3-compatible store (endpoint and credentials from the AWS_* environment variables,
+    /// docs/operations.md).
     #[arg(long, env = "LIVEHELP_BACKUP_TO")]
-    backup_to: Option<std::path::PathBuf>,
+    backup_to: Option<String>,
     /// How many scheduled backups to keep; older ones are deleted.
     #[arg(long, env = "LIVEHELP_BACKUP_KEEP", default_value_t = 7)]
     backup_keep: usize,
@@ -161,13 +166,8 @@ impl BackupArgs {
             }
             (None, None) => bail!("--backup-to needs --backup-daily-at HH:MM"),
         };
-        if dest.to_string_lossy().contains("://") {
-            bail!(
-                "--backup-to takes a folder; upload to an object store is not built yet (docs/operations.md: copy the folder off-site)"
-            );
-        }
         Ok(Some(backup_schedule::Schedule {
-            dest: dest.clone(),
+            dest: offsite::Destination::parse(dest)?,
             when,
             keep: self.backup_keep.max(1),
         }))
@@ -221,7 +221,11 @@ fn main() -> anyhow::Result<()> {
         Command::Backup {
             command: Some(archive_cli::BackupCommand::Verify { archive }),
             ..
-        } => archive_cli::verify(&archive),
+        } => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(archive_cli::verify_from(&archive))
+        }
         Command::Backup {
             config,
             to,
@@ -235,7 +239,7 @@ fn main() -> anyhow::Result<()> {
             })
         }
         Command::Restore { config, from } => run_cli(&config, |config| async move {
-            archive_cli::import(
+            archive_cli::import_from(
                 &config,
                 &from,
                 livehelp_store::archive::ImportMode::IntoEmpty,
@@ -277,7 +281,7 @@ async fn serve(
     let store = backends::open_store(&config).await?;
     let backup_metrics = livehelp_server::BackupMetrics::default();
     if let Some(schedule) = schedule {
-        tracing::info!(dest = %schedule.dest.display(), keep = schedule.keep, when = ?schedule.when, "scheduled backups on");
+        tracing::info!(dest = %schedule.dest, keep = schedule.keep, when = ?schedule.when, "scheduled backups on");
         backup_schedule::spawn(store.clone(), schedule, backup_metrics.clone());
     }
     let bus = backends::open_bus(&config).await?;

@@ -42,10 +42,16 @@ const ADULT_COMMENT: &str = "Great service 🌟";
 const UNDER_18_COMMENT: &str = "UNDER-18-SUBMISSION";
 
 fn livehelp(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    livehelp_env(data_dir, args, &[])
+}
+
+/// Runs `livehelp ARGS --data-dir DATA_DIR` with extra environment variables.
+fn livehelp_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_livehelp"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(env.iter().copied())
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .output()
@@ -362,6 +368,10 @@ fn serve(data_dir: &Path) -> Server {
 }
 
 fn serve_with(data_dir: &Path, extra: &[&str]) -> Server {
+    serve_with_env(data_dir, extra, &[])
+}
+
+fn serve_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_livehelp"))
         .args([
             "serve",
@@ -373,6 +383,7 @@ fn serve_with(data_dir: &Path, extra: &[&str]) -> Server {
         ])
         .arg(data_dir)
         .args(extra)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -1058,5 +1069,222 @@ async fn scheduled_backups_keep_the_newest_and_report_on_metrics() {
         )
         .await,
         0.0
+    );
+}
+
+/// The AWS environment variables pointing `livehelp` at the S3-compatible server at
+/// `endpoint` (moto accepts any credentials).
+fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "livehelp-test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "livehelp-test-secret".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+    ]
+}
+
+fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The keys under `prefix/` in `bucket`, sorted (S3 ListObjectsV2, read without a client
+/// library so the test does not share livehelp's code).
+async fn s3_keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let response = reqwest::get(format!("{endpoint}/{bucket}?list-type=2&prefix={prefix}/"))
+        .await
+        .expect("list bucket");
+    assert_eq!(response.status(), 200, "the bucket lists");
+    let body = response.text().await.expect("list body");
+    let mut keys: Vec<String> = body
+        .split("<Key>")
+        .filter_map(|part| part.split_once("</Key>").map(|(key, _)| key.to_owned()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Off-site backups to a real S3-compatible server (moto, started by
+/// tests/s3/start-moto.sh; `LIVEHELP_TEST_S3_URL`): `serve --backup-to s3://BUCKET/PREFIX
+/// --backup-keep 2` uploads while serving and keeps only the newest two; an uploaded
+/// archive verifies and restores (read straight from the bucket) into a fresh deployment
+/// that serves the transcripts; `backup --to s3://...` uploads once; an unreachable store
+/// fails with a clear error and is counted on /metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_site_backups_go_to_an_s3_compatible_store_and_keep_the_newest() {
+    let Ok(endpoint) = std::env::var("LIVEHELP_TEST_S3_URL") else {
+        eprintln!(
+            "LIVEHELP_TEST_S3_URL is not set: off-site (S3) backups are not tested here (start one with tests/s3/start-moto.sh)"
+        );
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = format!("lh-{}", Uuid::new_v4().simple());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("LIVEHELP_TEST_S3_URL is set but the S3 server does not answer: {e}")
+        });
+    assert!(created.status().is_success(), "bucket created: {created:?}");
+    let env = s3_env(&endpoint);
+    let env = env_refs(&env);
+
+    let temp = tempfile::tempdir().expect("temp");
+    let live = temp.path().join("live");
+    let tenant = seed_tenant(&live, "Off-site Co אוף", 2).await;
+    let dest = format!("s3://{bucket}/nightly");
+    let server = serve_with_env(
+        &live,
+        &[
+            "--backup-to",
+            &dest,
+            "--backup-every-seconds",
+            "1",
+            "--backup-keep",
+            "2",
+        ],
+        &env,
+    );
+    // Wait (bounded) until at least three backups were uploaded and a listing shows
+    // exactly the newest two of them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut seen: Vec<String> = Vec::new();
+    let kept = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three backups upload and rotate within 90 s; seen {seen:?}"
+        );
+        let now = s3_keys(&endpoint, &bucket, "nightly").await;
+        for key in &now {
+            assert!(
+                key.starts_with("nightly/livehelp-backup-") && key.ends_with(".tar.zst"),
+                "{key} is a dated archive under the prefix"
+            );
+            if !seen.contains(key) {
+                seen.push(key.clone());
+            }
+        }
+        seen.sort();
+        if seen.len() >= 3 && now.len() == 2 && now[..] == seen[seen.len() - 2..] {
+            break now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(!kept.contains(&seen[0]), "the oldest was deleted");
+    let last = metric(
+        &server.base,
+        "livehelp_backup_last_success_timestamp_seconds",
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    assert!(
+        last > now - 30.0 && last <= now + 1.0,
+        "last success {last} is recent"
+    );
+    assert_eq!(
+        metric(&server.base, "livehelp_backup_failures_total").await,
+        0.0
+    );
+    drop(server);
+
+    // An uploaded archive, fetched with a plain HTTP GET, is a complete archive.
+    let newest = kept.last().expect("newest").clone();
+    let body = reqwest::get(format!("{endpoint}/{bucket}/{newest}"))
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    let downloaded = temp.path().join("downloaded.tar.zst");
+    std::fs::write(&downloaded, &body).expect("write");
+    assert_eq!(
+        fingerprint(&downloaded)["messages"].0,
+        tenant.conversations.len() as u64 * 7
+    );
+    let out = must(
+        &live,
+        &["backup", "verify", downloaded.to_str().expect("utf-8")],
+    );
+    assert!(out.contains("is intact"), "{out}");
+
+    // verify and restore read straight from the bucket.
+    let url = format!("s3://{bucket}/{newest}");
+    let (ok, out, err) = livehelp_env(&live, &["backup", "verify", &url], &env);
+    assert!(ok && out.contains("is intact"), "{out}\n{err}");
+    let restored = temp.path().join("restored");
+    let (ok, out, err) = livehelp_env(&restored, &["restore", "--from", &url], &env);
+    assert!(
+        ok && out.contains("restored whole platform"),
+        "{out}\n{err}"
+    );
+    let server = serve(&restored);
+    assert_transcripts(&server.base, &tenant).await;
+    drop(server);
+
+    // One backup by hand.
+    let (ok, out, err) = livehelp_env(
+        &live,
+        &["backup", "--to", &format!("s3://{bucket}/manual/")],
+        &env,
+    );
+    assert!(ok, "{out}\n{err}");
+    let manual = s3_keys(&endpoint, &bucket, "manual").await;
+    assert_eq!(manual.len(), 1, "{manual:?}");
+    assert!(
+        out.contains(&format!("backup uploaded to s3://{bucket}/{}", manual[0])),
+        "{out}"
+    );
+
+    // A store that does not answer: a clear error, and on the schedule a counted failure.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let unreachable = s3_env(&format!("http://127.0.0.1:{closed_port}"));
+    let unreachable = env_refs(&unreachable);
+    let (ok, out, err) = livehelp_env(
+        &live,
+        &["backup", "--to", &format!("s3://{bucket}/nowhere")],
+        &unreachable,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(&format!(
+            "cannot upload the backup to s3://{bucket}/nowhere"
+        )),
+        "{err}"
+    );
+    let server = serve_with_env(
+        &live,
+        &[
+            "--backup-to",
+            &format!("s3://{bucket}/nowhere"),
+            "--backup-every-seconds",
+            "1",
+        ],
+        &unreachable,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while metric(&server.base, "livehelp_backup_failures_total").await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed upload is reported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        metric(
+            &server.base,
+            "livehelp_backup_last_success_timestamp_seconds"
+        )
+        .await,
+        0.0
+    );
+    drop(server);
+    assert!(
+        s3_keys(&endpoint, &bucket, "nowhere").await.is_empty(),
+        "nothing reached the real store under that prefix"
     );
 }
