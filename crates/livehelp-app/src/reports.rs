@@ -74,12 +74,21 @@ impl ReportRange {
                 .transpose()
         };
         let to = day(to, "to")?.unwrap_or(today);
-        let from = day(from, "from")?.unwrap_or(to - Duration::days(29));
+        let from = match day(from, "from")? {
+            Some(from) => from,
+            None => to
+                .checked_sub(Duration::days(29))
+                .ok_or(ReportError::InvalidDate("to"))?,
+        };
         ReportRange::new(from, to)
     }
 
     /// Checks an already parsed range.
     pub fn new(from: Date, to: Date) -> Result<Self, ReportError> {
+        // The range ends at the midnight after `to`: that day must exist (not 9999-12-31).
+        if to.next_day().is_none() {
+            return Err(ReportError::InvalidDate("to"));
+        }
         if to < from {
             return Err(ReportError::InvalidRange(
                 "to must not be before from".into(),
@@ -734,6 +743,22 @@ mod tests {
 
     fn date(text: &str) -> Date {
         parse_date(text).expect("date")
+    }
+
+    #[test]
+    fn the_last_representable_day_is_refused_not_a_panic() {
+        let today = date("2026-03-10");
+        assert!(matches!(
+            ReportRange::parse(Some("9999-12-01"), Some("9999-12-31"), today),
+            Err(ReportError::InvalidDate("to"))
+        ));
+        assert!(matches!(
+            ReportRange::parse(None, Some("9999-12-31"), today),
+            Err(ReportError::InvalidDate("to"))
+        ));
+        let range = ReportRange::parse(Some("9999-12-01"), Some("9999-12-30"), today)
+            .expect("a day that has a next day is fine");
+        assert_eq!(range.days().len(), 30);
     }
 
     fn at(day: &str, seconds: i64) -> Timestamp {

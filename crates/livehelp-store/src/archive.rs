@@ -108,7 +108,11 @@ impl ArchiveTable {
         if !self.is_tenant_data() {
             return None;
         }
-        let name = if self.name == "tenants" { "id" } else { "tenant_id" };
+        let name = if self.name == "tenants" {
+            "id"
+        } else {
+            "tenant_id"
+        };
         self.columns.iter().position(|column| column.name == name)
     }
 }
