@@ -376,6 +376,18 @@ pub(crate) fn clean_url(url: &str, kept: &[String]) -> Result<String, String> {
     }
     let url = url.split('#').next().unwrap_or(url);
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    // No `user:password@` (a secret), and no default port (`:443` on https, `:80` on
+    // http), so one page is counted under one address.
+    let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+    let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match scheme.to_ascii_lowercase().as_str() {
+        "https" => host.strip_suffix(":443").unwrap_or(host),
+        "http" => host.strip_suffix(":80").unwrap_or(host),
+        _ => host,
+    };
+    let base = format!("{scheme}://{host}{path}");
+    let base = base.as_str();
     let query: Vec<&str> = query
         .split('&')
         .filter(|pair| {
@@ -411,6 +423,26 @@ fn clean_title(title: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_lose_credentials_and_default_ports() {
+        assert_eq!(
+            clean_url("http://user:pass@shop.test/secret?token=1", &[]).as_deref(),
+            Ok("http://shop.test/secret")
+        );
+        assert_eq!(
+            clean_url("https://shop.test:443/dp", &[]).as_deref(),
+            Ok("https://shop.test/dp")
+        );
+        assert_eq!(
+            clean_url("http://shop.test:80", &[]).as_deref(),
+            Ok("http://shop.test")
+        );
+        assert_eq!(
+            clean_url("https://shop.test:8443/a", &[]).as_deref(),
+            Ok("https://shop.test:8443/a")
+        );
+    }
 
     #[test]
     fn addresses_keep_only_named_query_parameters() {

@@ -66,6 +66,7 @@ pub async fn write_to_file(
     scope: ArchiveScope,
     file: &Path,
 ) -> anyhow::Result<Manifest> {
+    backends::require_existing_database(config)?;
     let store = backends::open_store(config).await?;
     let progress = bar(None, "backup");
     let mut report = |table: &str, rows: u64| {
@@ -192,15 +193,18 @@ pub async fn import(config: &Config, archive: &Path, mode: ImportMode) -> anyhow
         progress.set_message(table.to_owned());
         progress.set_position(rows);
     };
-    let (_, summary) = import_verified(
+    let imported = import_verified(
         &*store as &dyn ArchiveStore,
         archive,
         &manifest,
         mode,
         &mut report,
     )
-    .await
-    .map_err(|e| explain(e, archive))?;
+    .await;
+    // Closing checkpoints the WAL into the database file (SQLite), so the restored data
+    // is in the main file, not only in `-wal` beside it.
+    store.close().await;
+    let (_, summary) = imported.map_err(|e| explain(e, archive))?;
     progress.finish_and_clear();
     let rows: u64 = summary.rows.iter().map(|(_, n)| n).sum();
     let what = match mode {

@@ -73,6 +73,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Refuses a deployment whose embedded database does not exist yet: a backup of a
+/// mistyped `--data-dir` would otherwise create an empty database there and write an
+/// empty archive that looks like a success.
+pub fn require_existing_database(config: &Config) -> anyhow::Result<()> {
+    if matches!(database(config)?, Database::DefaultSqlite) {
+        let path = sqlite_path(config);
+        if !path.is_file() {
+            anyhow::bail!(
+                "there is no livehelp database at {} (check --data-dir); nothing was backed up",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `livehelp migrate`: applies pending migrations and says what it did.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     match database(config)? {

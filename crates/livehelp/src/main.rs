@@ -169,7 +169,10 @@ impl BackupArgs {
         Ok(Some(backup_schedule::Schedule {
             dest: offsite::Destination::parse(dest)?,
             when,
-            keep: self.backup_keep.max(1),
+            keep: match self.backup_keep {
+                0 => bail!("--backup-keep must be at least 1 (the newest backup is always kept)"),
+                keep => keep,
+            },
         }))
     }
 }

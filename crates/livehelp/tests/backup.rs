@@ -1288,3 +1288,21 @@ async fn off_site_backups_go_to_an_s3_compatible_store_and_keep_the_newest() {
         "nothing reached the real store under that prefix"
     );
 }
+
+/// A backup of a data dir that holds no database (a mistyped `--data-dir`) is refused:
+/// it would otherwise create an empty database there and report an empty archive as a
+/// success, night after night.
+#[test]
+fn a_backup_of_a_missing_database_is_refused() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let missing = temp.path().join("no-such-deployment");
+    let folder = temp.path().join("backups");
+    let (ok, _, err) = livehelp(
+        &missing,
+        &["backup", "--to", folder.to_str().expect("utf-8")],
+    );
+    assert!(!ok, "a backup of nothing must fail");
+    assert!(err.contains("no livehelp database"), "{err}");
+    assert!(!db_path(&missing).exists(), "no database was created");
+    assert!(list(&folder).is_empty(), "no archive was written");
+}
