@@ -234,7 +234,7 @@ impl App {
     }
 
     /// Replaces the query parameter names a site keeps in counted addresses (admins only):
-    /// at most [`MAX_KEPT_QUERY_PARAMS`] names of 1 to [`MAX_QUERY_PARAM_NAME_BYTES`]
+    /// at most [`MAX_KEPT_QUERY_PARAMS`] names of 1 to `MAX_QUERY_PARAM_NAME_BYTES`
     /// bytes of `[A-Za-z0-9_.-]`, duplicates dropped.
     pub async fn update_site_query_params(
         &self,

@@ -278,7 +278,7 @@ impl App {
 
     /// Sweeps every active tenant every [`RoutingOptions::sweep_every`] until `stop`
     /// turns true, and deletes expired page trails ([`App::expire_page_trails`]) at start
-    /// and then every [`TRAIL_EXPIRY_EVERY`]. Errors are logged and the next round tries
+    /// and then every `TRAIL_EXPIRY_EVERY`. Errors are logged and the next round tries
     /// again.
     pub async fn run_router(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.options.routing.sweep_every);
