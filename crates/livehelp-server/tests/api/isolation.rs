@@ -63,6 +63,8 @@ const KNOWN_ROUTES: &[&str] = &[
     "POST /api/v1/sites",
     "PATCH /api/v1/sites/{id}",
     "GET /api/v1/audit-log",
+    // Admin only, the tenant from the session (tests/api/export.rs).
+    "GET /api/v1/tenant/export",
     "GET /api/v1/visitor/conversations/{id}/transcript",
     "GET /api/v1/departments",
     "POST /api/v1/departments",
