@@ -342,31 +342,49 @@ async fn smoke(context: &Bench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn steady(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
+/// One chat scenario's runs: `plan` on every target, interleaved round by round, the
+/// outcomes written to `<name>.json`; returns them and each target's median row.
+async fn measure(
+    context: &Bench,
+    name: &str,
+    targets: &[Target],
+    plan: Plan,
+) -> anyhow::Result<(BTreeMap<&'static str, Vec<Outcome>>, Vec<ChatRow>)> {
     let dialogues = context.dialogues()?;
-    let targets = context.targets(&ALL);
-    let plan = context.plan(1000, 20, 1000.0, 3.0, 10.0);
     let outcomes = chat_rounds(
         context,
-        &targets,
+        targets,
         context.common.rounds.unwrap_or(3),
         plan,
         &dialogues,
     )
     .await?;
-    report::write_json(&context.out, "steady.json", &outcomes)?;
-    let rows = rows(&outcomes, &targets);
+    report::write_json(&context.out, &format!("{name}.json"), &outcomes)?;
+    let rows = rows(&outcomes, targets);
+    Ok((outcomes, rows))
+}
+
+/// Prints a scenario's Markdown under its heading and writes it to `<name>.md`.
+fn publish(context: &Bench, name: &str, heading: &str, markdown: &str) -> anyhow::Result<()> {
+    println!("\n{heading}:\n{markdown}");
+    std::fs::write(context.out.join(format!("{name}.md")), markdown)?;
+    Ok(())
+}
+
+async fn steady(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
+    let targets = context.targets(&ALL);
+    let plan = context.plan(1000, 20, 1000.0, 3.0, 10.0);
+    let (_, rows) = measure(context, "steady", &targets, plan).await?;
     let table = report::chat_table(&rows, Target::Floor);
-    println!(
-        "\nsteady ({} conversations, {} msg/s):\n{table}",
+    let heading = format!(
+        "steady ({} conversations, {} msg/s)",
         plan.conversations, plan.rate
     );
-    std::fs::write(context.out.join("steady.md"), &table)?;
+    publish(context, "steady", &heading, &table)?;
     Ok(rows)
 }
 
 async fn burst(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
-    let dialogues = context.dialogues()?;
     let targets = context.targets(&ALL);
     // 5 s at the base rate, 10 s at ten times it, 5 s at the base rate again.
     let plan = Plan {
@@ -377,48 +395,29 @@ async fn burst(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
         }),
         ..context.plan(1000, 100, 1000.0, 2.0, 20.0)
     };
-    let outcomes = chat_rounds(
-        context,
-        &targets,
-        context.common.rounds.unwrap_or(3),
-        plan,
-        &dialogues,
-    )
-    .await?;
-    report::write_json(&context.out, "burst.json", &outcomes)?;
-    let rows = rows(&outcomes, &targets);
+    let (outcomes, rows) = measure(context, "burst", &targets, plan).await?;
     let table = report::chat_table(&rows, Target::Floor);
     let bursts = report::burst_table(&outcomes, &targets);
-    println!(
-        "\nburst ({} conversations, {} msg/s with {} msg/s for 10 s):\n{table}\n{bursts}",
+    let heading = format!(
+        "burst ({} conversations, {} msg/s with {} msg/s for 10 s)",
         plan.conversations,
         plan.rate,
         plan.rate * 10.0
     );
-    std::fs::write(context.out.join("burst.md"), format!("{table}\n{bursts}"))?;
+    publish(context, "burst", &heading, &format!("{table}\n{bursts}"))?;
     Ok(rows)
 }
 
 async fn scale(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
-    let dialogues = context.dialogues()?;
     let targets = context.targets(&[Target::Livehelp, Target::LivehelpPg, Target::LivehelpPg3]);
     let plan = context.plan(1000, 20, 1000.0, 3.0, 10.0);
-    let outcomes = chat_rounds(
-        context,
-        &targets,
-        context.common.rounds.unwrap_or(3),
-        plan,
-        &dialogues,
-    )
-    .await?;
-    report::write_json(&context.out, "scale.json", &outcomes)?;
-    let rows = rows(&outcomes, &targets);
+    let (outcomes, rows) = measure(context, "scale", &targets, plan).await?;
     let table = report::chat_table(&rows, Target::Livehelp);
-    println!(
-        "\nscale ({} conversations, {} msg/s; ratios to livehelp on SQLite):\n{table}",
+    let heading = format!(
+        "scale ({} conversations, {} msg/s; ratios to livehelp on SQLite)",
         plan.conversations, plan.rate
     );
-    std::fs::write(context.out.join("scale.md"), &table)?;
+    publish(context, "scale", &heading, &table)?;
     // The figures are written either way; a run with a fault still fails.
     for target in &targets {
         if !outcomes.contains_key(target.name()) {
@@ -437,22 +436,16 @@ async fn scale(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
 }
 
 async fn cpu(context: &Bench) -> anyhow::Result<Vec<ChatRow>> {
-    let dialogues = context.dialogues()?;
     let targets = context.targets(&ALL);
     let plan = context.plan(1000, 100, 20_000.0, 2.0, 8.0);
-    let outcomes = chat_rounds(
-        context,
-        &targets,
-        context.common.rounds.unwrap_or(3),
-        plan,
-        &dialogues,
-    )
-    .await?;
-    report::write_json(&context.out, "cpu.json", &outcomes)?;
-    let rows = rows(&outcomes, &targets);
+    let (_, rows) = measure(context, "cpu", &targets, plan).await?;
     let table = report::chat_table(&rows, Target::Floor);
-    println!("\ncpu ({} msg/s offered):\n{table}", plan.rate);
-    std::fs::write(context.out.join("cpu.md"), &table)?;
+    publish(
+        context,
+        "cpu",
+        &format!("cpu ({} msg/s offered)", plan.rate),
+        &table,
+    )?;
     Ok(rows)
 }
 
