@@ -114,44 +114,6 @@ pub async fn run(context: &Bench) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An operator's login: the `Cookie` header value and the CSRF token that writes need.
-struct Login {
-    cookie: String,
-    csrf: String,
-}
-
-/// Logs in with a password from its own source address.
-async fn login(
-    server: &Server,
-    email: &str,
-    password: &str,
-    index: usize,
-) -> anyhow::Result<Login> {
-    let http = setup::http_client(index)?;
-    let response = http
-        .post(format!("{}/api/v1/auth/login", server.http()))
-        .json(&serde_json::json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("login {email}: {}", response.status());
-    }
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("lh_session="))
-        .context("no lh_session cookie")?;
-    let cookie = cookie.split(';').next().unwrap_or(cookie).to_owned();
-    let body: serde_json::Value = response.json().await?;
-    let csrf = body["csrf_token"]
-        .as_str()
-        .context("no csrf_token in the login answer")?
-        .to_owned();
-    Ok(Login { cookie, csrf })
-}
-
 /// Checks an admin REST answer.
 async fn expect_ok(response: reqwest::Response, what: &str) -> anyhow::Result<()> {
     if !response.status().is_success() {
@@ -169,7 +131,7 @@ async fn one(
     // The demo operator is the tenant's admin: switch the general queue to least_busy
     // with no limit, and add operators.
     let admin_password = server.password.clone().context("no demo password")?;
-    let admin = login(server, "demo@example.test", &admin_password, 3).await?;
+    let admin = setup::login_as(server, "demo@example.test", &admin_password, 3).await?;
     let http = setup::http_client(3)?;
     expect_ok(
         http.patch(format!("{}/api/v1/routing-settings", server.http()))
@@ -205,7 +167,7 @@ async fn one(
         )
         .await?;
         cookies.push(
-            login(server, &email, password, 100 + index * 7)
+            setup::login_as(server, &email, password, 100 + index * 7)
                 .await?
                 .cookie,
         );

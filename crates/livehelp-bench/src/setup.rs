@@ -127,20 +127,42 @@ fn frame(frame: &ClientFrame) -> String {
     serde_json::to_string(frame).unwrap_or_default()
 }
 
+/// An operator's login: the `Cookie` header value and the CSRF token that writes need.
+pub struct Login {
+    /// `lh_session=...`.
+    pub cookie: String,
+    /// For the `X-CSRF-Token` header.
+    pub csrf: String,
+}
+
 /// Logs the demo operator in; returns the `Cookie` header value. Each login comes from
 /// its own source address (livehelp allows a few logins per address and minute).
 pub async fn login(server: &Server) -> anyhow::Result<String> {
     static LOGINS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let index = LOGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let http = http_client(index * 7 + 1)?;
     let password = server.password.clone().context("no demo password")?;
+    Ok(
+        login_as(server, "demo@example.test", &password, index * 7 + 1)
+            .await?
+            .cookie,
+    )
+}
+
+/// Logs `email` in from source address number `index`.
+pub async fn login_as(
+    server: &Server,
+    email: &str,
+    password: &str,
+    index: usize,
+) -> anyhow::Result<Login> {
+    let http = http_client(index)?;
     let response = http
         .post(format!("{}/api/v1/auth/login", server.http()))
-        .json(&serde_json::json!({"email": "demo@example.test", "password": password}))
+        .json(&serde_json::json!({"email": email, "password": password}))
         .send()
         .await?;
     if !response.status().is_success() {
-        bail!("demo login failed: {}", response.status());
+        bail!("login of {email} failed: {}", response.status());
     }
     let cookie = response
         .headers()
@@ -149,7 +171,13 @@ pub async fn login(server: &Server) -> anyhow::Result<String> {
         .filter_map(|value| value.to_str().ok())
         .find(|value| value.starts_with("lh_session="))
         .context("no lh_session cookie")?;
-    Ok(cookie.split(';').next().unwrap_or(cookie).to_owned())
+    let cookie = cookie.split(';').next().unwrap_or(cookie).to_owned();
+    let body: serde_json::Value = response.json().await?;
+    let csrf = body["csrf_token"]
+        .as_str()
+        .context("no csrf_token in the login answer")?
+        .to_owned();
+    Ok(Login { cookie, csrf })
 }
 
 /// HTTP clients, one per source address, used round robin.
